@@ -1,0 +1,1 @@
+"""Jenkins controller stand-in (sandbox only, never shipped)."""
