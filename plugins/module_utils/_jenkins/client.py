@@ -477,10 +477,14 @@ class JenkinsClient:
     def _transport_error(self, failure, action, target, url, attempts=1):
         tries = " after %d attempts" % attempts if attempts > 1 else ""
         if failure.kind == TLS:
+            if "certificate verify failed" in failure.detail.lower():
+                advice = ("set validate_certs=false or ca_path to the CA bundle that signed the Jenkins "
+                          "certificate")
+            else:
+                advice = "check that the server speaks TLS on that port and that the url scheme is right"
             return JenkinsConnectionError(
-                message="Failed to %s %s: TLS error talking to %s: %s; set validate_certs=false or ca_path "
-                        "to the CA bundle that signed the Jenkins certificate"
-                        % (action, target, _safe_url(url), failure.detail),
+                message="Failed to %s %s: TLS error talking to %s: %s; %s"
+                        % (action, target, _safe_url(url), failure.detail, advice),
                 action=action, target=target, url=_safe_url(url), secrets=self._secrets)
         if failure.kind == TIMEOUT:
             return JenkinsTimeout(
