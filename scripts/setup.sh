@@ -6,7 +6,6 @@
 # A second run installs nothing: each step is guarded by a stamp that hashes its inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 
 ANSIBLE_WHEEL_VERSION=14.5.0
 ANSIBLE_WHEEL_SHA256=245623ccc2d31d0f6f4bdb63168d550cad305fb032cc43d96e8f61ce8ab0ba84
@@ -15,13 +14,10 @@ PYTHON_WANTED=3.12
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 find_python() {
-    local candidates=()
-    if command -v pyenv >/dev/null 2>&1; then
-        local root; root=$(pyenv root)
-        candidates+=("$root"/versions/${PYTHON_WANTED}.*/bin/python${PYTHON_WANTED})
-    fi
-    candidates+=("$HOME"/.pyenv/versions/${PYTHON_WANTED}.*/bin/python${PYTHON_WANTED})
-    candidates+=("$(command -v python${PYTHON_WANTED} 2>/dev/null || true)")
+    local candidates=() root
+    root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+    candidates+=("$root/versions/${PYTHON_WANTED}".*"/bin/python${PYTHON_WANTED}")
+    candidates+=("$(command -v "python${PYTHON_WANTED}" 2>/dev/null || true)")
     for c in "${candidates[@]}"; do
         if [ -n "$c" ] && [ -x "$c" ]; then echo "$c"; return 0; fi
     done
