@@ -253,6 +253,8 @@ class Store:
                     break
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = now_rfc3339()
         strategy.prepare_create(self, res, obj)
         strategy.validate_create(self, res, obj)
         name = meta["name"]
@@ -261,8 +263,6 @@ class Store:
             raise errors.already_exists(res.group, res.plural, name)
         for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             meta.pop(k, None)
-        meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = now_rfc3339()
         if res.generation:
             meta["generation"] = 1
         else:
