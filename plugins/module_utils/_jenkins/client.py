@@ -291,7 +291,7 @@ class JenkinsClient:
                 continue
             break
         if expected is not None and response.status not in expected:
-            raise self._error_from_response(response, action, target)
+            raise self.error_from_response(response, action, target)
         return response
 
     def get_json(self, path, params=None, action=None, target=None, expected=(200,)):
@@ -344,7 +344,7 @@ class JenkinsClient:
             state, message, response = self.probe(path, timeout=per_request)
             if state == STATE_READY:
                 if response.status >= 400:
-                    raise self._error_from_response(response, "wait for Jenkins at", self.base_url)
+                    raise self.error_from_response(response, "wait for Jenkins at", self.base_url)
                 return response
             if state == STATE_CASC_BOOT_FAILURE and fail_on_casc_error:
                 raise self._casc_error(message, response)
@@ -373,7 +373,7 @@ class JenkinsClient:
                 self._crumbs_disabled = True
                 return {}
             if response.status != 200:
-                raise self._error_from_response(response, "get a CSRF crumb from", CRUMB_PATH)
+                raise self.error_from_response(response, "get a CSRF crumb from", CRUMB_PATH)
             document = response.json() or {}
             field = document.get("crumbRequestField") or "Jenkins-Crumb"
             value = document.get("crumb")
@@ -466,7 +466,7 @@ class JenkinsClient:
 
     # -- errors ---------------------------------------------------------------------------------
 
-    def _error_from_response(self, response, action, target):
+    def error_from_response(self, response, action, target):
         content_type = response.headers.get("Content-Type")
         return error_for_status(
             response.status, reason=response.reason, action=action, target=target,
