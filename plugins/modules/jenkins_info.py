@@ -18,7 +18,7 @@ description:
     page with HTTP 503 on every path and never recovers by itself, so the module fails at once with
     the message of that page instead of waiting until O(wait_timeout).
 author:
-  - kubeops.jenkins maintainers
+  - kubeops.jenkins maintainers (@kubeops)
 extends_documentation_fragment:
   - kubeops.jenkins.jenkins_connection
   - kubeops.jenkins.attributes

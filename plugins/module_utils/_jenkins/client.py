@@ -104,7 +104,7 @@ class Headers:
         return len(self._data)
 
     def items(self):
-        return [entry for entry in self._data.values()]
+        return list(self._data.values())
 
     def __repr__(self):
         return "Headers(%r)" % dict(self.items())

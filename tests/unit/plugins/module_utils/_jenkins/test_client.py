@@ -71,6 +71,13 @@ def starting_page():
     return html_answer(503, "starting", {"Cache-Control": "no-cache,no-store,must-revalidate", "Expires": "0"})
 
 
+REASONS = {
+    200: "OK", 201: "Created", 302: "Found", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+    404: "Not Found", 409: "Conflict", 500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
 class FakeResponse:
     def __init__(self, url, status, reason, headers, body):
         self.url = url
@@ -163,10 +170,7 @@ class FakeJenkins:
         if jar is not None:
             jar.extract_cookies(FakeResponse(url, status, "", message, b""), request)
         body = body.encode("utf-8") if isinstance(body, str) else body
-        reason = hdrs.get("X-Reason") or {200: "OK", 201: "Created", 302: "Found", 401: "Unauthorized",
-                                           403: "Forbidden", 404: "Not Found", 409: "Conflict",
-                                           400: "Bad Request", 500: "Server Error", 502: "Bad Gateway",
-                                           503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "")
+        reason = hdrs.get("X-Reason") or REASONS.get(status, "")
         follow = kwargs.get("follow_redirects", "urllib2")
         if 300 <= status < 400:
             follows = follow in ("urllib2", "urllib", "all", "yes", True) or (

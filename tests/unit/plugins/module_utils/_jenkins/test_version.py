@@ -68,7 +68,7 @@ def test_newer_than(newer, older):
     assert JenkinsVersion(newer) != JenkinsVersion(older)
     if "*" not in newer:  # upstream compares an int with a wildcard as equal, in that direction only
         assert JenkinsVersion(older) < JenkinsVersion(newer)
-        assert not JenkinsVersion(older) >= JenkinsVersion(newer)
+        assert JenkinsVersion(older) <= JenkinsVersion(newer)
 
 
 @pytest.mark.parametrize("left, right", [
@@ -83,8 +83,8 @@ def test_newer_than(newer, older):
 ])
 def test_equal(left, right):
     assert JenkinsVersion(left) == JenkinsVersion(right)
-    assert not JenkinsVersion(left) < JenkinsVersion(right)
-    assert not JenkinsVersion(left) > JenkinsVersion(right)
+    assert JenkinsVersion(left) >= JenkinsVersion(right)
+    assert JenkinsVersion(left) <= JenkinsVersion(right)
 
 
 def test_sorting_follows_jenkins_order():
