@@ -206,7 +206,8 @@ def classify_unavailable_page(response):
     casc = _casc_error_message(text) if "html" in response.headers.get("Content-Type", "html").lower() else None
     if casc is not None:
         return STATE_CASC_BOOT_FAILURE, casc
-    if "restarting jenkins" in lowered or "jenkins is restarting" in lowered:
+    # Page texts of hudson/util/HudsonIsRestarting and HudsonIsLoading (older releases said "Hudson")
+    if "restarting jenkins" in lowered or "is restarting" in lowered:
         return STATE_RESTARTING, "Jenkins is restarting"
     if "starting jenkins" in lowered or "getting ready to work" in lowered:
         return STATE_STARTING, "Jenkins is starting (Jenkins is getting ready to work)"
@@ -434,7 +435,6 @@ class JenkinsClient:
         """One HTTP exchange through open_url. Returns a Response for every HTTP status."""
         kwargs = {
             "data": body,
-            "headers": headers,
             "method": method,
             "timeout": timeout or self.timeout,
             "validate_certs": self.validate_certs,
@@ -444,6 +444,10 @@ class JenkinsClient:
             "cookies": self.cookies,
             "use_netrc": False,
         }
+        # Jenkins localises its pages by Accept-Language; the 503 page classification reads English.
+        headers = dict(headers)
+        headers.setdefault("Accept-Language", "en")
+        kwargs["headers"] = headers
         if self._secret is not None:
             kwargs.update(url_username=self.username, url_password=self._secret, force_basic_auth=True)
         try:

@@ -666,3 +666,32 @@ def test_wait_until_ready_raises_tls_errors_at_once(fake):
     fake.add("GET", "/jenkins/login", urllib.error.URLError(ssl.SSLCertVerificationError(1, "certificate verify failed")))
     with pytest.raises(JenkinsConnectionError, match="validate_certs"):
         make_client().wait_until_ready(timeout=60, interval=1)
+
+
+@pytest.mark.parametrize("page, state", [
+    ("starting", client_module.STATE_STARTING),
+    ("<html><body><div id='main-panel'><h1>Please wait while Hudson is getting ready to work...</h1></div></body></html>",
+     client_module.STATE_STARTING),
+    ("restarting", client_module.STATE_RESTARTING),
+    ("<html><body><h1>Please wait while Jenkins is restarting...</h1></body></html>", client_module.STATE_RESTARTING),
+    ("casc_boot_failure", client_module.STATE_CASC_BOOT_FAILURE),
+    ("<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service "
+     "Temporarily Unavailable</h1></center><hr><center>nginx</center></body></html>", client_module.STATE_UNAVAILABLE),
+])
+def test_unavailable_pages_are_told_apart(page, state):
+    status, headers, body = html_answer(503, page)
+    response = client_module.Response(status, "Service Unavailable", list(headers.items()), body.encode(), BASE)
+    assert client_module.classify_unavailable_page(response)[0] == state
+
+
+def test_ingress_503_message_is_kept_for_the_timeout(fake):
+    fake.add("GET", "/jenkins/login", html_answer(503, "<html><body><h1>503 Service Temporarily Unavailable</h1>"
+                                                       "<center>nginx</center></body></html>"))
+    with pytest.raises(JenkinsTimeout, match="503 Service Temporarily Unavailable nginx"):
+        make_client().wait_until_ready(timeout=5, interval=1)
+
+
+def test_requests_ask_for_english_pages(fake):
+    fake.add("GET", "/jenkins/api/json", json_answer({}))
+    make_client().get_json("/api/json")
+    assert fake.calls[0].headers["accept-language"] == "en"
