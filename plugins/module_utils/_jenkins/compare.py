@@ -111,8 +111,12 @@ def _scalar_equal(desired, live):
     return desired.replace("^${", "${") == live.replace("^${", "${")
 
 
+_IDENTITY_FIELDS = ("id", "name", "key", "shortName")
+
+
 def _identity(item):
-    """What identifies a list element: (symbol, name/id/key) for mappings, the text for scalars."""
+    """What identifies a list element: (symbol, {field: value}) for mappings, where the fields are
+    the ones of _IDENTITY_FIELDS present (id, name, key, shortName); ("scalar", {"": item}) else."""
     if isinstance(item, dict):
         symbol = None
         body = item
@@ -121,12 +125,24 @@ def _identity(item):
             if isinstance(inner, dict):
                 body = inner
             symbol = symbol.lower()
-        for field in ("id", "name", "key", "shortName"):
-            _, value = _lookup(body, field) if isinstance(body, dict) else (None, None)
-            if isinstance(value, str) and value:
-                return (symbol, field.lower(), value)
-        return (symbol, None, None)
-    return ("scalar", None, str(item).lower() if isinstance(item, Symbol) else item)
+        fields = {}
+        if isinstance(body, dict):
+            for field in _IDENTITY_FIELDS:
+                _, value = _lookup(body, field)
+                if isinstance(value, str) and value:
+                    fields[field.lower()] = value
+        return (symbol, fields)
+    return ("scalar", {"": item})
+
+
+def _same_item(left, right):
+    """Same symbol, and the first identity field both have is equal (None: no common field)."""
+    if left[0] != right[0]:
+        return False
+    for field in [f.lower() for f in _IDENTITY_FIELDS] + [""]:
+        if field in left[1] and field in right[1]:
+            return left[1][field] == right[1][field]
+    return None
 
 
 class Differences:
@@ -210,7 +226,8 @@ def _diff(desired, live, path, result, defaults):
             sub = "%s/%s" % (path, key)
             actual_key, have = _lookup(live, key)
             if actual_key is None:
-                if _absent_ok(want, defaults.get(key.lower())):
+                # An id the export does not show cannot be compared (identity matched by name).
+                if key.lower() == "id" or _absent_ok(want, defaults.get(key.lower())):
                     continue
                 if isinstance(want, str) and _INTERPOLATION.search(want):
                     result.skip(sub, INTERPOLATED_NOT_COMPARED)
@@ -264,12 +281,12 @@ def _diff_list(desired, live, path, result, defaults):
         sub = "%s[%d]" % (path, index)
         identity = _identity(want)
         match = None
-        if identity[1] is not None:
+        if identity[1]:
             for position in range(cursor, len(live)):
-                if _identity(live[position]) == identity:
+                if _same_item(identity, _identity(live[position])):
                     match = position
                     break
-            if match is None and any(_identity(item) == identity for item in live[:cursor]):
+            if match is None and any(_same_item(identity, _identity(item)) for item in live[:cursor]):
                 result.add(sub, want, "present but out of order")
                 continue
         else:
@@ -331,7 +348,7 @@ def casc_project(desired, live):
             for position, have in enumerate(live):
                 if position in used:
                     continue
-                if identity[1] is not None and _identity(normalise_casc(have)) == identity:
+                if identity[1] and _same_item(identity, _identity(normalise_casc(have))):
                     out.append(casc_project(want, have))
                     used.add(position)
                     break

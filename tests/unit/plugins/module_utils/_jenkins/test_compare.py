@@ -42,6 +42,8 @@ CASC_EQUAL = [
      {"v": [{"hostPathVolume": {"hostPath": "/a", "mountPath": "/b"}}]},
      {"v": [{"hostPathVolume": {"hostPath": "/a", "mountPath": "/b", "readOnly": False}}]}),
     ("scalar list", {"l": ["a", "b"]}, {"l": ["a", "b"]}),
+    ("id given, live matched by name when it has no id", {"t": [{"id": "abc", "name": "n", "label": "x"}]},
+     {"t": [{"name": "n", "label": "x"}]}),
     ("float integer", {"a": 5.0}, {"a": "5"}),
 ]
 
@@ -57,6 +59,7 @@ CASC_DIFFERENT = [
     ("list item missing", {"l": [{"name": "a"}, {"name": "b"}]}, {"l": [{"name": "a"}]}, "/l[1]"),
     ("list order", {"l": [{"name": "b"}, {"name": "a"}]}, {"l": [{"name": "a"}, {"name": "b"}]}, "/l[1]"),
     ("list item field", {"l": [{"name": "a", "v": 1}]}, {"l": [{"name": "a", "v": 2}]}, "/l[0]/v"),
+    ("id differs", {"t": [{"id": "new", "name": "n"}]}, {"t": [{"id": "old", "name": "n"}]}, "/t[0]"),
     ("scalar list order", {"l": ["a", "b"]}, {"l": ["b", "a"]}, "/l"),
     ("map vs scalar", {"a": {"b": 1}}, {"a": "x"}, "/a"),
     ("secret equal text is fine but other key differs", {"c": {"n": "1"}}, {"c": {"n": "2"}}, "/c/n"),

@@ -1,0 +1,298 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kubeops.jenkins contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE, no stability promise: this file is part of the collection's internal
+# module_utils and may change at any time without notice.
+
+"""Kubernetes access for the modules, through the `kubernetes` Python client.
+
+Only two jobs (everything else about Kubernetes objects is kubernetes.core's):
+
+* the managed JCasC ConfigMap (architecture §2): read it, merge-patch one key, create it if missing;
+* agent pods of a build: list, watch (PodWatcher, a thread), events of a pod.
+
+Options are named as in kubernetes.core: kubeconfig (env K8S_AUTH_KUBECONFIG), context
+(env K8S_AUTH_CONTEXT). Without a kubeconfig: in-cluster service account if present, else
+~/.kube/config.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import datetime, timezone
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.errors import JenkinsError
+
+try:
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes import watch as k8s_watch
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config.config_exception import ConfigException
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError as _exc:  # pragma: no cover - depends on the environment
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = _exc
+
+    class ApiException(Exception):  # type: ignore[no-redef]
+        status = None
+
+    class ConfigException(Exception):  # type: ignore[no-redef]
+        pass
+
+_SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+class KubeError(JenkinsError):
+    """A Kubernetes API call failed (or the client could not be configured)."""
+
+
+def _status_message(exc):
+    """'HTTP 403 Forbidden: <Status.message>' from an ApiException."""
+    import json
+    message = ""
+    try:
+        message = (json.loads(exc.body or "{}") or {}).get("message") or ""
+    except (ValueError, TypeError, AttributeError):
+        message = (exc.body or "") if isinstance(exc.body, str) else ""
+    text = "HTTP %s %s" % (exc.status, exc.reason or "")
+    return text.rstrip() + (": %s" % message if message else "")
+
+
+def now_iso():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _iso(value):
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+class KubeAccess:
+    """Lazily configured Kubernetes client. Nothing is read or connected before the first call."""
+
+    def __init__(self, kubeconfig=None, context=None):
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self._api_client = None
+        self._core_api = None
+
+    # -- configuration ----------------------------------------------------------------------
+
+    def api_client(self):
+        if self._api_client is None:
+            if not HAS_KUBERNETES:
+                raise KubeError(message=missing_required_lib("kubernetes"))
+            try:
+                if self.kubeconfig:
+                    if not os.path.exists(self.kubeconfig):
+                        raise KubeError(message="kubeconfig %s does not exist" % self.kubeconfig)
+                    self._api_client = k8s_config.new_client_from_config(config_file=self.kubeconfig,
+                                                                         context=self.context)
+                elif os.environ.get("KUBERNETES_SERVICE_HOST") and os.path.exists(_SA_TOKEN) and not self.context:
+                    configuration = k8s_client.Configuration()
+                    k8s_config.load_incluster_config(client_configuration=configuration)
+                    self._api_client = k8s_client.ApiClient(configuration)
+                else:
+                    self._api_client = k8s_config.new_client_from_config(context=self.context)
+            except ConfigException as exc:
+                raise KubeError(message="Failed to configure the Kubernetes client: %s" % exc) from exc
+        return self._api_client
+
+    def core(self):
+        if self._core_api is None:
+            self._core_api = k8s_client.CoreV1Api(self.api_client())
+        return self._core_api
+
+    def _call(self, action, target, func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ApiException as exc:
+            raise KubeError(message="Failed to %s %s: %s" % (action, target, _status_message(exc)),
+                            action=action, target=target, status=exc.status) from exc
+        except (OSError, ValueError) as exc:
+            raise KubeError(message="Failed to %s %s: %s" % (action, target, exc), action=action,
+                            target=target) from exc
+
+    # -- ConfigMap ----------------------------------------------------------------------------
+
+    def read_configmap_data(self, namespace, name):
+        """data of the ConfigMap, or None when it does not exist."""
+        target = "ConfigMap %s/%s" % (namespace, name)
+        try:
+            obj = self.core().read_namespaced_config_map(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise KubeError(message="Failed to read %s: %s" % (target, _status_message(exc)),
+                            action="read", target=target, status=exc.status) from exc
+        data = obj.get("data") if isinstance(obj, dict) else obj.data
+        return dict(data or {})
+
+    def set_configmap_key(self, namespace, name, key, value, labels=None):
+        """Merge-patch data.<key> (None removes it); create the ConfigMap when missing."""
+        target = "ConfigMap %s/%s" % (namespace, name)
+        body = {"data": {key: value}}
+        try:
+            return self.core().patch_namespaced_config_map(name, namespace, body)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise KubeError(message="Failed to update key %s of %s: %s" % (key, target, _status_message(exc)),
+                                action="update", target=target, status=exc.status) from exc
+        if value is None:
+            return None
+        manifest = {"apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": name, "namespace": namespace,
+                                 "labels": dict(labels or {"app.kubernetes.io/managed-by": "kubeops.jenkins"})},
+                    "data": {key: value}}
+        return self._call("create", target, self.core().create_namespaced_config_map, namespace, manifest)
+
+    # -- pods -----------------------------------------------------------------------------------
+
+    def list_pods(self, namespace, label_selector):
+        result = self._call("list pods in", "namespace %s (%s)" % (namespace, label_selector),
+                            self.core().list_namespaced_pod, namespace, label_selector=label_selector)
+        return result
+
+    def pod_events(self, namespace, pod_name, limit=5):
+        """The most recent events of a pod as 'Reason: message' strings."""
+        events = self._call("list events of", "pod %s/%s" % (namespace, pod_name),
+                            self.core().list_namespaced_event, namespace,
+                            field_selector="involvedObject.name=%s" % pod_name)
+        items = events.get("items") if isinstance(events, dict) else events.items
+        out = []
+        for event in items or []:
+            event = _as_dict(self, event)
+            stamp = event.get("lastTimestamp") or event.get("eventTime") or \
+                (event.get("metadata") or {}).get("creationTimestamp") or ""
+            out.append((str(stamp), "%s: %s" % (event.get("reason"), (event.get("message") or "").strip())))
+        return [text for _stamp, text in sorted(out)[-limit:]]
+
+    def stream_pods(self, namespace, label_selector, resource_version, timeout_seconds):
+        """Watch events (type, pod dict) from resource_version on; ends after timeout_seconds."""
+        watcher = k8s_watch.Watch()
+        try:
+            for event in watcher.stream(self.core().list_namespaced_pod, namespace, label_selector=label_selector,
+                                        resource_version=resource_version, timeout_seconds=timeout_seconds,
+                                        allow_watch_bookmarks=False):
+                yield event["type"], _as_dict(self, event["object"])
+        finally:
+            watcher.stop()
+
+    def list_pods_raw(self, namespace, label_selector):
+        """(pods as dicts, resourceVersion) for starting a watch."""
+        result = self.list_pods(namespace, label_selector)
+        result = _as_dict(self, result)
+        return result.get("items") or [], (result.get("metadata") or {}).get("resourceVersion")
+
+
+def _as_dict(kube, obj):
+    if isinstance(obj, dict):
+        return obj
+    return kube.api_client().sanitize_for_serialization(obj)
+
+
+def pod_summary(pod):
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    spec = pod.get("spec") or {}
+    return meta.get("name"), spec.get("nodeName"), status.get("phase"), meta.get("creationTimestamp")
+
+
+class PodWatcher:
+    """Watches pods matching a selector in a background thread and records their lifecycle.
+
+    start() lists the pods (to get a resourceVersion and the pods that already exist) and starts the
+    watch thread; call it BEFORE triggering the build so that no event is missed. pods() gives
+    [{name, node, timeline: [{phase, time}], created, deleted, preexisting}].
+    """
+
+    def __init__(self, kube, namespace, label_selector, clock=time.time, chunk_seconds=5):
+        self.kube = kube
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self.chunk_seconds = chunk_seconds
+        self._records = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
+        self.error = None
+        self._resource_version = None
+        self._clock = clock
+
+    def start(self):
+        items, self._resource_version = self.kube.list_pods_raw(self.namespace, self.label_selector)
+        for pod in items:
+            self._record("EXISTING", pod)
+        self._thread = threading.Thread(target=self._run, name="kubeops-pod-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, wait=2.0):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(wait)
+
+    def _run(self):
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                for kind, pod in self.kube.stream_pods(self.namespace, self.label_selector, self._resource_version,
+                                                       self.chunk_seconds):
+                    if kind == "ERROR":
+                        if (pod or {}).get("code") == 410:  # resourceVersion too old: list again
+                            items, self._resource_version = self.kube.list_pods_raw(self.namespace, self.label_selector)
+                            for item in items:
+                                self._record("RELISTED", item)
+                        break
+                    self._record(kind, pod)
+                    self._resource_version = (pod.get("metadata") or {}).get("resourceVersion") or self._resource_version
+                    if self._stop.is_set():
+                        return
+                failures = 0
+            except Exception as exc:  # pylint: disable=broad-except  # keep watching; report the last error
+                failures += 1
+                self.error = str(exc)
+                if failures > 5:
+                    return
+                self._stop.wait(min(2 ** failures, 10))
+
+    def _record(self, kind, pod):
+        name, node, phase, created = pod_summary(pod)
+        if not name:
+            return
+        stamp = now_iso()
+        with self._lock:
+            record = self._records.get(name)
+            if record is None:
+                record = {"name": name, "node": node, "timeline": [], "created": _iso(created), "deleted": None,
+                          "preexisting": kind == "EXISTING"}
+                self._records[name] = record
+            if node:
+                record["node"] = node
+            if phase and (not record["timeline"] or record["timeline"][-1]["phase"] != phase):
+                record["timeline"].append({"phase": phase, "time": stamp})
+            if kind == "DELETED":
+                record["deleted"] = stamp
+                record["timeline"].append({"phase": "Deleted", "time": stamp})
+
+    def pods(self):
+        with self._lock:
+            return [dict(r, timeline=list(r["timeline"])) for r in self._records.values()]
+
+    def pod(self, name):
+        with self._lock:
+            record = self._records.get(name)
+            return dict(record, timeline=list(record["timeline"])) if record else None
