@@ -5,11 +5,13 @@ builds a ContainerContext (resolved env, real host directories for every volume 
 file) and asks the RuntimeRegistry which runtime handles the container's image; the runtime's
 ``start(ctx)`` returns a RunningContainer the kubelet polls.
 
-Logs: each container's output goes to the file a real kubelet uses,
+Logs: each container's output goes to ``cluster.pod_log_path(ns, pod, container)`` (the file the
+API server's pods/log reads; the previous instance's log is moved to
+``pod_log_path(..., previous=True)`` on a restart). Without that method (a bare test cluster) the
+kubelet uses the real kubelet's layout,
 ``<node root>/var/log/pods/<ns>_<pod>_<uid>/<container>/<restartCount>.log``
-(pkg/kubelet/kuberuntime/helpers.go BuildContainerLogsDirectory / buildContainerLogsPath), as
-plain text (not the CRI "timestamp stream tag" framing). read_container_log() reads it back for
-the API server's pods/log.
+(pkg/kubelet/kuberuntime/helpers.go BuildContainerLogsDirectory / buildContainerLogsPath).
+Plain text, not the CRI "timestamp stream tag" framing. read_container_log() reads either.
 """
 
 import logging
@@ -270,14 +272,22 @@ def read_container_log(cluster, pod, container=None, previous=False):
     Returns None when there is no log (container never started) -- upstream then answers 400
     'container "x" in pod "y" is waiting to start: …'. ``previous`` reads the prior instance.
     """
-    root = _node_root(cluster, (pod.get("spec") or {}).get("nodeName"))
-    if root is None:
-        return None
     if container is None:
         containers = (pod.get("spec") or {}).get("containers") or []
         if not containers:
             return None
         container = containers[0]["name"]
+    pod_log_path = getattr(cluster, "pod_log_path", None)
+    if pod_log_path is not None:
+        md = pod["metadata"]
+        path = Path(pod_log_path(md.get("namespace", ""), md["name"], container, previous=previous))
+        try:
+            return path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+    root = _node_root(cluster, (pod.get("spec") or {}).get("nodeName"))
+    if root is None:
+        return None
     cdir = pod_log_dir(root, pod) / container
     try:
         files = sorted((int(p.stem), p) for p in cdir.glob("*.log") if p.stem.isdigit())
