@@ -21,7 +21,8 @@ Behaviour follows Jenkins core (see docs/dev/architecture.md section 1 and the w
   answers 503 on every path while it starts or restarts). POST is retried only when the
   connection was refused, i.e. the request never reached the server.
 * POST does not follow redirects: Jenkins answers 302 (or 201 + Location) on success, and the
-  caller gets that status and the Location header.
+  caller gets that status and the Location header. GET/HEAD follow redirects only within the same
+  scheme, host and port, so that credentials never travel to another host.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import ssl
 import time
 import urllib.error
 from http.cookiejar import CookieJar
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import open_url
@@ -55,6 +56,8 @@ from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.errors im
 
 IDEMPOTENT_METHODS = ("GET", "HEAD")
 RETRY_STATUSES = (502, 503, 504)
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 5
 MAX_BACKOFF = 30.0
 USER_AGENT = "kubeops.jenkins"
 CRUMB_PATH = "/crumbIssuer/api/json"
@@ -171,6 +174,12 @@ def classify_transport_error(exc):
     if isinstance(reason, socket.gaierror):
         return CONNECTION, "name resolution failed: %s" % (reason.strerror or text)
     return CONNECTION, text or reason.__class__.__name__
+
+
+def _origin(url):
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
 
 
 def _safe_url(url):
@@ -315,7 +324,7 @@ class JenkinsClient:
         """
         url = self.url_for(path)
         try:
-            response = self._send("GET", url, None, {}, timeout=timeout)
+            response = self._send_following("GET", url, None, {}, timeout=timeout)
         except TransportFailure as failure:
             if failure.kind == TLS:
                 raise self._transport_error(failure, "connect to", self.base_url, url) from None
@@ -348,10 +357,10 @@ class JenkinsClient:
                     raise self.error_from_response(response, "wait for Jenkins at", self.base_url)
                 return response
             if state == STATE_CASC_BOOT_FAILURE and fail_on_casc_error:
-                raise self._casc_error(message, response)
+                raise self.casc_boot_error(message, response)
             if self.monotonic() + interval > deadline:
                 if state == STATE_CASC_BOOT_FAILURE:
-                    raise self._casc_error(message, response)
+                    raise self.casc_boot_error(message, response)
                 raise JenkinsTimeout(
                     message="Jenkins at %s was not ready after %ss (%d attempts); last answer: %s"
                             % (_safe_url(self.base_url), timeout, attempts, message),
@@ -413,7 +422,7 @@ class JenkinsClient:
         attempt = 0
         while True:
             try:
-                response = self._send(method, url, body, headers, timeout=timeout)
+                response = self._send_following(method, url, body, headers, timeout=timeout)
             except TransportFailure as failure:
                 retryable = failure.kind == REFUSED or (
                     method in IDEMPOTENT_METHODS and failure.kind in (TIMEOUT, CONNECTION))
@@ -431,6 +440,19 @@ class JenkinsClient:
     def _backoff(self, attempt):
         self.sleep(min(self.retry_backoff * (2 ** attempt), MAX_BACKOFF))
 
+    def _send_following(self, method, url, body, headers, timeout=None):
+        """_send, following GET/HEAD redirects that stay on the origin of the base URL."""
+        response = self._send(method, url, body, headers, timeout=timeout)
+        hops = 0
+        while (method in IDEMPOTENT_METHODS and response.status in REDIRECT_STATUSES and response.location
+               and hops < MAX_REDIRECTS):
+            target = urljoin(response.url, response.location)
+            if _origin(target) != _origin(self.base_url):
+                break  # the caller gets the redirect; credentials stay with the configured host
+            hops += 1
+            response = self._send(method, target, None, headers, timeout=timeout)
+        return response
+
     def _send(self, method, url, body, headers, timeout=None):
         """One HTTP exchange through open_url. Returns a Response for every HTTP status."""
         kwargs = {
@@ -440,7 +462,7 @@ class JenkinsClient:
             "validate_certs": self.validate_certs,
             "ca_path": self.ca_path,
             "http_agent": USER_AGENT,
-            "follow_redirects": "safe" if method in IDEMPOTENT_METHODS else "none",
+            "follow_redirects": "none",  # see _send_following
             "cookies": self.cookies,
             "use_netrc": False,
         }
@@ -500,7 +522,7 @@ class JenkinsClient:
                                                                       failure.detail, tries),
             action=action, target=target, url=_safe_url(url), secrets=self._secrets)
 
-    def _casc_error(self, message, response):
+    def casc_boot_error(self, message, response):
         return JenkinsCascBootError(
             message,
             message="Jenkins at %s failed to boot because of its configuration-as-code (JCasC) "

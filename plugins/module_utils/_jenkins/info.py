@@ -14,10 +14,7 @@ from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.client im
     STATE_CASC_BOOT_FAILURE,
     STATE_READY,
 )
-from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.errors import (
-    JenkinsCascBootError,
-    JenkinsError,
-)
+from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.errors import JenkinsError
 
 try:
     import yaml
@@ -48,10 +45,7 @@ def gather_info(client, gather=None, wait=False, wait_timeout=300, wait_interval
     else:
         state, message, ready_response = client.probe(READY_PATH)
         if state == STATE_CASC_BOOT_FAILURE:
-            raise JenkinsCascBootError(
-                message, message="Jenkins at %s failed to boot because of its configuration-as-code (JCasC) "
-                                 "configuration: %s" % (client.base_url, message),
-                action="read", target="Jenkins", status=ready_response.status, secrets=client.secrets)
+            raise client.casc_boot_error(message, ready_response)
         if state != STATE_READY:
             result["state"] = state
             result["message"] = message

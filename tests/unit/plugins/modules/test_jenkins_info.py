@@ -35,6 +35,8 @@ EXPORT = fixture_json("casc_export.json")
 
 @pytest.fixture
 def fake(monkeypatch):
+    for name in ("JENKINS_URL", "JENKINS_USERNAME", "JENKINS_TOKEN", "JENKINS_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
     transport = FakeJenkins()
     monkeypatch.setattr(client_module, "open_url", transport)
     clock = FakeClock()

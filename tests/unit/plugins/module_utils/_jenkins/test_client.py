@@ -695,3 +695,94 @@ def test_requests_ask_for_english_pages(fake):
     fake.add("GET", "/jenkins/api/json", json_answer({}))
     make_client().get_json("/api/json")
     assert fake.calls[0].headers["accept-language"] == "en"
+
+
+def test_get_follows_redirects_on_the_same_origin_with_credentials(fake):
+    fake.add("GET", "/jenkins/job/smoke", (302, {"Location": "/jenkins/job/smoke/"}, ""))
+    fake.add("GET", "/jenkins/job/smoke/api/json", (301, {"Location": BASE + "/job/smoke/api/json/"}, ""))
+    fake.add("GET", "/jenkins/job/smoke/api/json/", json_answer({"name": "smoke"}))
+
+    assert make_client().get_json("/job/smoke/api/json") == {"name": "smoke"}
+
+    assert [c.path for c in fake.calls] == ["/jenkins/job/smoke/api/json", "/jenkins/job/smoke/api/json/"]
+    assert all(c.authorization for c in fake.calls)
+    assert all(c.kwargs["follow_redirects"] == "none" for c in fake.calls)
+
+
+def test_get_does_not_carry_credentials_to_another_host(fake):
+    fake.add("GET", "/jenkins/api/json", (302, {"Location": "http://elsewhere.example/api/json"}, ""))
+    fake.add("GET", "/api/json", json_answer({"stolen": True}))
+
+    with pytest.raises(JenkinsHTTPError) as info:
+        make_client().get_json("/api/json")
+
+    assert info.value.status == 302
+    assert [c.url for c in fake.calls] == [BASE + "/api/json"]
+
+
+def test_redirect_loops_stop(fake):
+    fake.add("GET", "/jenkins/a", (302, {"Location": BASE + "/b"}, ""))
+    fake.add("GET", "/jenkins/b", (302, {"Location": BASE + "/a"}, ""))
+    with pytest.raises(JenkinsHTTPError):
+        make_client().request("GET", "/a")
+    assert len(fake.calls) == 1 + client_module.MAX_REDIRECTS
+
+
+def test_real_open_url_against_a_loopback_server():
+    """One check of the real urllib stack (no fake): cookie + crumb on POST, 302 not followed, 503 retried."""
+    import threading  # pylint: disable=import-outside-toplevel
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # pylint: disable=import-outside-toplevel
+
+    seen = []
+    login_answers = [503, 200]
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # pylint: disable=arguments-differ
+            pass
+
+        def _answer(self, status, body=b"", headers=()):
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):  # pylint: disable=invalid-name
+            seen.append(("GET", self.path, self.headers.get("Cookie"), self.headers.get("Jenkins-Crumb")))
+            if self.path == "/jenkins/crumbIssuer/api/json":
+                self._answer(200, json.dumps({"crumb": CRUMB, "crumbRequestField": "Jenkins-Crumb"}).encode(),
+                             [("Content-Type", "application/json"), ("Set-Cookie", "JSESSIONID.q=s1; Path=/jenkins")])
+            elif self.path == "/jenkins/login":
+                status = login_answers.pop(0) if len(login_answers) > 1 else login_answers[0]
+                self._answer(status, PAGES["starting"].encode() if status == 503 else b"<html/>",
+                             [("Content-Type", "text/html")])
+            else:
+                self._answer(200, b"{}", [("Content-Type", "application/json")])
+
+        def do_POST(self):  # pylint: disable=invalid-name
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append(("POST", self.path, self.headers.get("Cookie"), self.headers.get("Jenkins-Crumb")))
+            if self.headers.get("Jenkins-Crumb") != CRUMB or "JSESSIONID.q=s1" not in (self.headers.get("Cookie") or ""):
+                self.send_response(403, "No valid crumb was included in the request")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self._answer(302, headers=[("Location", "/jenkins/after")])
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = JenkinsClient("http://127.0.0.1:%d/jenkins" % server.server_port, username="alice",
+                               password=PASSWORD, retries=2, retry_backoff=0.01, timeout=5)
+        response = client.post("/configuration-as-code/reload", data={"x": "1"})
+        assert (response.status, response.location) == (302, "/jenkins/after")
+        assert client.wait_until_ready(timeout=10, interval=0.01).status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen[:2] == [("GET", "/jenkins/crumbIssuer/api/json", None, None),
+                        ("POST", "/jenkins/configuration-as-code/reload", "JSESSIONID.q=s1", CRUMB)]
+    assert ("GET", "/jenkins/after", "JSESSIONID.q=s1", None) not in seen
+    assert [s[1] for s in seen[2:]] == ["/jenkins/login", "/jenkins/login"]
