@@ -226,6 +226,7 @@ class PodWatcher:
         self.chunk_seconds = chunk_seconds
         self._records = {}
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._thread = None
         self.error = None
@@ -287,6 +288,19 @@ class PodWatcher:
             if kind == "DELETED":
                 record["deleted"] = stamp
                 record["timeline"].append({"phase": "Deleted", "time": stamp})
+            self._changed.notify_all()
+
+    def wait_for(self, predicate, timeout):
+        """Wait (real time, at most timeout seconds) until predicate(records by pod name) is true."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._changed:
+            while True:
+                if predicate(self._records):
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
 
     def pods(self):
         with self._lock:
