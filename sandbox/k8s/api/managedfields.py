@@ -356,8 +356,8 @@ def server_side_apply(res, live, applied, manager, force=False, subresource=None
         owned = from_fields_v1(e.get("fieldsV1"))
         for p in sorted(owned & applied_fs):
             a, b = get_path(live, p), get_path(applied, p)
-            if isinstance(b, dict) and b and isinstance(a, dict):
-                continue
+            if isinstance(b, dict) and isinstance(a, dict):
+                continue  # maps/structs merge; only their leaves can conflict
             if a != b and not (isinstance(a, list) and p[-1].startswith("k:")):
                 conflicts.append((e, p))
     if conflicts and not force:

@@ -57,12 +57,15 @@ def json_patch(target, ops):
     if not isinstance(ops, list):
         raise errors.bad_request("json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp")
     try:
-        return jsonpatch.apply_patch(target, ops)
-    except jsonpatch.JsonPatchConflict as exc:
-        # handlers/patch.go: 422 for a failing "test", else 500 "doc is missing path"
-        raise errors.ApiError(422, "Invalid", "the server rejected our request due to an error in our request: %s" % exc)
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-        raise errors.ApiError(500, "InternalError", str(exc))
+        ops = jsonpatch.JsonPatch(ops)
+    except (jsonpatch.InvalidJsonPatch, TypeError, AttributeError) as exc:
+        raise errors.bad_request(str(exc))
+    try:
+        return ops.apply(target)
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, IndexError) as exc:
+        # handlers/patch.go jsonPatcher.applyJSPatch: any apply error is
+        # NewGenericServerResponse(http.StatusUnprocessableEntity, ...)
+        raise errors.ApiError(422, "Invalid", str(exc))
 
 
 def strategic_merge_patch(target, patch, path=()):

@@ -372,9 +372,17 @@ def prepare_create(store, res, obj):
             _admit_pod(store, obj)
     if res.group == "" and res.plural == "persistentvolumeclaims":
         _admit_pvc(store, obj)
-    if res.group == "apps" and "status" not in obj and res.plural in ("deployments", "statefulsets",
-                                                                        "replicasets", "daemonsets"):
-        obj["status"] = {}
+    if res.group == "apps" and "status" not in obj:
+        # PrepareForCreate resets status; non-omitempty fields serialise as 0
+        # (staging/src/k8s.io/api/apps/v1/types.go: StatefulSetStatus.replicas, ReplicaSetStatus.replicas,
+        # DaemonSetStatus.{currentNumberScheduled,numberMisscheduled,desiredNumberScheduled,numberReady})
+        obj["status"] = {
+            "deployments": {},
+            "statefulsets": {"replicas": 0, "availableReplicas": 0},
+            "replicasets": {"replicas": 0},
+            "daemonsets": {"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                           "desiredNumberScheduled": 0, "numberReady": 0},
+        }.get(res.plural, {})
     if res.group == "batch" and res.plural == "jobs":
         obj["status"] = {}
     if res.group == "" and res.plural == "secrets":
