@@ -124,6 +124,12 @@ class ControlPlane:
             self.controllers[0].sync()
         except Exception:
             log.exception("node registration failed")
+        # the default StorageClass must exist before the first PVC is admitted (the
+        # DefaultStorageClass admission plugin only sets storageClassName at creation)
+        try:
+            self.get("persistentvolume-controller").ensure_default_class()
+        except Exception:
+            log.exception("default StorageClass")
         self.cluster.store.subscribe(self.dispatch)
         self._subscribed = True
         for c in self.all():

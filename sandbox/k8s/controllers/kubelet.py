@@ -517,7 +517,10 @@ class Kubelet(Controller):
         entry = self.ensure_image(rec, cs)
         if entry is None:
             return
-        pod = rec.pod
+        # the sandbox (IP) exists before any container is created: fieldRefs see it
+        pod = dict(rec.pod)
+        pod["status"] = dict(pod.get("status") or {}, podIP=rec.ip, podIPs=[{"ip": rec.ip}],
+                             hostIP=self.node.address, hostIPs=[{"ip": self.node.address}])
         cs.image_id = images.image_id(cs.spec.get("image", ""))
         try:
             services, _ = self.store.list("", "v1", "services")

@@ -34,13 +34,10 @@ def api_version_info(cluster):
         if isinstance(value, dict) and value.get("gitVersion"):
             return value
     try:
-        from sandbox.k8s.api import version as vmod  # the API server's module, when present
-        for attr in ("VERSION", "VERSION_INFO", "version_info"):
-            value = getattr(vmod, attr, None)
-            if callable(value):
-                value = value()
-            if isinstance(value, dict) and value.get("gitVersion"):
-                return value
+        from sandbox.k8s import apiserver  # VERSION_INFO is what /version answers
+        value = getattr(apiserver, "VERSION_INFO", None)
+        if isinstance(value, dict) and value.get("gitVersion"):
+            return value
     except Exception:
         pass
     return {"gitVersion": "v1.31.0", "major": "1", "minor": "31"}
