@@ -327,7 +327,7 @@ class JenkinsClient:
             response = self._send_following("GET", url, None, {}, timeout=timeout)
         except TransportFailure as failure:
             if failure.kind == TLS:
-                raise self._transport_error(failure, "connect to", self.base_url, url) from None
+                raise self._transport_error(failure, "connect to", self.base_url, url) from failure
             return STATE_UNREACHABLE, "no answer (%s)" % failure.detail, None
         if response.status == 503:
             state, message = classify_unavailable_page(response)
@@ -430,7 +430,7 @@ class JenkinsClient:
                     self._backoff(attempt)
                     attempt += 1
                     continue
-                raise self._transport_error(failure, action, target, url, attempts=attempt + 1) from None
+                raise self._transport_error(failure, action, target, url, attempts=attempt + 1) from failure
             if response.status in RETRY_STATUSES and method in IDEMPOTENT_METHODS and attempt < budget:
                 self._backoff(attempt)
                 attempt += 1
@@ -488,6 +488,7 @@ class JenkinsClient:
             return Response(exc.code, exc.reason, headers, payload, url)
         except (urllib.error.URLError, OSError, http.client.HTTPException, UrlsConnectionError) as exc:
             kind, detail = classify_transport_error(exc)
+            # from None: the raw urllib error text is not scrubbed, the failure detail is
             raise TransportFailure(kind, self.redact(detail)) from None
 
     # -- errors ---------------------------------------------------------------------------------

@@ -786,3 +786,11 @@ def test_real_open_url_against_a_loopback_server():
                         ("POST", "/jenkins/configuration-as-code/reload", "JSESSIONID.q=s1", CRUMB)]
     assert ("GET", "/jenkins/after", "JSESSIONID.q=s1", None) not in seen
     assert [s[1] for s in seen[2:]] == ["/jenkins/login", "/jenkins/login"]
+
+
+def test_exception_chain_carries_no_secret(fake):
+    fake.add("GET", "/jenkins/api/json", urllib.error.URLError(OSError("proxy said no to alice:%s" % TOKEN)))
+    with pytest.raises(JenkinsConnectionError) as info:
+        make_client(retries=0).get_json("/api/json")
+    import traceback  # pylint: disable=import-outside-toplevel
+    assert_no_secret("".join(traceback.format_exception(info.value)))
