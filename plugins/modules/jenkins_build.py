@@ -23,7 +23,7 @@ description:
   - On timeout the build is aborted or its queue item cancelled (O(on_timeout)), and the message
     says why it did not progress (the queue's reason, the pods' phase and recent events).
 author:
-  - kubeops.jenkins contributors
+  - kubeops.jenkins maintainers (@kubeops)
 extends_documentation_fragment:
   - kubeops.jenkins.jenkins_connection
   - kubeops.jenkins.kubernetes_auth
@@ -180,7 +180,7 @@ why:
   description: The queue's last reason when the build did not start, or why the task timed out.
   returned: always
   type: str
-  sample: "All nodes of label ‘haimaxy-jnlp’ are offline"
+  sample: "All nodes of label 'haimaxy-jnlp' are offline (Jenkins quotes the label with typographic quotes)"
 label_selector:
   description: The label selector used for the agent pods.
   returned: when O(agent_pods) is set

@@ -26,7 +26,7 @@ description:
     Secrets are exported encrypted and values using C(${VAR}) interpolation are resolved by
     Jenkins, so neither can be compared; they are listed in a warning.
 author:
-  - kubeops.jenkins contributors
+  - kubeops.jenkins maintainers (@kubeops)
 extends_documentation_fragment:
   - kubeops.jenkins.jenkins_connection
   - kubeops.jenkins.kubernetes_auth

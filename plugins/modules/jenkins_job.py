@@ -21,7 +21,7 @@ description:
     job Jenkins has re-serialised is not reported as changed.
   - Item names may contain folders (V(folder/job)); the folders must exist.
 author:
-  - kubeops.jenkins contributors
+  - kubeops.jenkins maintainers (@kubeops)
 extends_documentation_fragment:
   - kubeops.jenkins.jenkins_connection
   - kubeops.jenkins.attributes

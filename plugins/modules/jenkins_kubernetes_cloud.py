@@ -26,7 +26,7 @@ description:
     before anything is changed; the task fails with the plugin's message unless it answers
     C(Connected).
 author:
-  - kubeops.jenkins contributors
+  - kubeops.jenkins maintainers (@kubeops)
 extends_documentation_fragment:
   - kubeops.jenkins.jenkins_connection
   - kubeops.jenkins.kubernetes_auth

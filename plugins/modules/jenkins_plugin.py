@@ -23,7 +23,7 @@ description:
     as O(restart) asks, and waits until it is back.
   - A run with nothing to do sends no write request.
 author:
-  - kubeops.jenkins contributors
+  - kubeops.jenkins maintainers (@kubeops)
 extends_documentation_fragment:
   - kubeops.jenkins.jenkins_connection
   - kubeops.jenkins.attributes

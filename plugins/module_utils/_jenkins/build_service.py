@@ -29,7 +29,6 @@ from urllib.parse import urlsplit
 from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.errors import (
     JenkinsError,
     JenkinsNotFound,
-    JenkinsTimeout,
 )
 from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.job_service import job_path, validate_name
 from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.kube import PodWatcher

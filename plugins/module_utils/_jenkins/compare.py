@@ -128,7 +128,7 @@ def _identity(item):
         fields = {}
         if isinstance(body, dict):
             for field in _IDENTITY_FIELDS:
-                _, value = _lookup(body, field)
+                value = _lookup(body, field)[1]
                 if isinstance(value, str) and value:
                     fields[field.lower()] = value
         return (symbol, fields)

@@ -33,7 +33,7 @@ class BuildScript:
         self.queue = queue_polls if queue_polls is not None else [
             {"_class": "hudson.model.Queue$WaitingItem", "id": 17, "why": "In the quiet period. Expires in 4.9 sec"},
             {"_class": "hudson.model.Queue$BuildableItem", "id": 17, "stuck": True,
-             "why": "All nodes of label ‘haimaxy-jnlp’ are offline"},
+             "why": "All nodes of label \u2018haimaxy-jnlp\u2019 are offline"},
             {"_class": "hudson.model.Queue$LeftItem", "id": 17, "cancelled": False, "why": None,
              "executable": {"number": 3, "url": "https://jenkins.example.com/job/smoke/3/"}},
         ]
@@ -142,7 +142,7 @@ def test_console_tail_kept(fake_jenkins, kube):
 
 def test_timeout_in_queue_cancels_and_says_why(fake_jenkins, kube):
     stuck = [{"_class": "hudson.model.Queue$BuildableItem", "id": 17, "stuck": True,
-              "why": "All nodes of label ‘haimaxy-jnlp’ are offline"}]
+              "why": "All nodes of label \u2018haimaxy-jnlp\u2019 are offline"}]
     BuildScript(fake_jenkins, kube, queue_polls=stuck)
     kube.fake_core.events.append({"metadata": {"namespace": "kube-ops"}, "involvedObject": {"name": POD},
                                   "reason": "Failed", "message": 'Failed to pull image "jenkins/inbound-agent:nope"',
@@ -150,7 +150,7 @@ def test_timeout_in_queue_cancels_and_says_why(fake_jenkins, kube):
     result, failed = run_module(jenkins_build.main, dict(ARGS, timeout=30, on_timeout="cancel"))
     assert failed
     assert result["msg"].startswith("Timed out waiting for job 'smoke': still queued after 30s: All nodes of label "
-                                    "‘haimaxy-jnlp’ are offline; the queue item was cancelled")
+                                    "\u2018haimaxy-jnlp\u2019 are offline; the queue item was cancelled")
     assert "pod %s: Pending (Failed: Failed to pull image" % POD in result["msg"]
     assert [r.path for r in fake_jenkins.mutating()] == ["/job/smoke/build", "/queue/cancelItem"]
     assert fake_jenkins.mutating()[1].query == {"id": "17"}

@@ -51,7 +51,7 @@ class JobStore:
     def create(self, request):
         name = request.query["name"]
         if name in self.jobs:
-            return answer(400, "<html>exists</html>", headers={"X-Error": "A job already exists with the name ‘%s’" % name},
+            return answer(400, "<html>exists</html>", headers={"X-Error": "A job already exists with the name \u2018%s\u2019" % name},
                           content_type="text/html")
         assert request.headers["Content-Type"].startswith("application/xml")
         self.register(self.fake, name, request.body)
@@ -122,7 +122,7 @@ def test_raw_config_xml(fake_jenkins, store):
 
 def test_create_error_message(fake_jenkins, store):
     fake_jenkins.on("POST", "/createItem", answer(400, "<html><body>error</body></html>", content_type="text/html",
-                                                  headers={"X-Error": "‘/’ is an unsafe character"}))
+                                                  headers={"X-Error": "\u2018/\u2019 is an unsafe character"}))
     result, failed = run_module(jenkins_job.main, SPEC)
     assert failed
     assert result["msg"].startswith("Failed to create job 'smoke': HTTP 400")

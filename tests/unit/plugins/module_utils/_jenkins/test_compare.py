@@ -110,9 +110,8 @@ def test_casc_equal(left, right, equal):
 
 def test_casc_project_keeps_only_desired_parts():
     desired = {"jenkins": {"clouds": [{"kubernetes": {"name": "k8s", "namespace": "a"}}]}}
-    live = {"jenkins": {"numExecutors": 0, "clouds": [{"docker": {"name": "d"}},
-                                                       {"kubernetes": {"name": "k8s", "namespace": "b", "x": 1}}]},
-            "tool": {"git": {}}}
+    clouds = [{"docker": {"name": "d"}}, {"kubernetes": {"name": "k8s", "namespace": "b", "x": 1}}]
+    live = {"jenkins": {"numExecutors": 0, "clouds": clouds}, "tool": {"git": {}}}
     assert compare.casc_project(desired, live) == {
         "jenkins": {"clouds": [{"kubernetes": {"name": "k8s", "namespace": "b"}}]}}
 
