@@ -1048,7 +1048,7 @@ class JenkinsHandler(BaseHTTPRequestHandler):
             "description": None,
             "idleExecutors": sum(max(0, n.num_executors - n.busy_executors) for n in online),
             "loadStatistics": Bean({"_class": "hudson.model.Label$1"}), "name": Prop(expr, 2),
-            "nodes": [Bean({"_class": n.node_class, "nodeName": n.name}) for n in nodes],
+            "nodes": [Bean({"_class": n.node_class, "nodeName": Prop(n.name, 999)}) for n in nodes],   # Node#getNodeName visibility 999
             "offline": not online, "tiedJobs": [], "totalExecutors": sum(n.num_executors for n in online),
             "propertiesList": [],
         })
