@@ -306,3 +306,47 @@ def test_failing_init_container_crash_loops(cp):
     assert any(e["reason"] == "BackOff" and e["message"].startswith("Back-off restarting failed container setup")
                for e in cp.events(ns, name))
     assert "exiting with 1" in cp.kubectl("logs", name, "-c", "setup", "-n", ns).stdout
+
+
+def test_wait_for_first_consumer_local_pv_follows_node_affinity(cp):
+    ns = cp.namespace()
+    sc_name = f"local-{ns}"
+    (_node_root(cp, "node2") / "mnt" / ns).mkdir(parents=True)
+    sc = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": sc_name},
+          "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "WaitForFirstConsumer"}
+    pv = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": f"local-{ns}"},
+          "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": sc_name,
+                   "local": {"path": f"/mnt/{ns}"},
+                   "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                       {"key": "kubernetes.io/hostname", "operator": "In", "values": ["node2"]}]}]}}}}
+    pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "loc"},
+           "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": sc_name,
+                    "resources": {"requests": {"storage": "1Gi"}}}}
+    cp.apply(sc, pv, pvc, ns=ns)
+    cp.wait(lambda: [e for e in cp.events(ns, "loc") if e["reason"] == "WaitForFirstConsumer"], what="WFFC event")
+    assert cp.get("persistentvolumeclaims", ns, "loc")["status"]["phase"] == "Pending"
+    cp.apply(deployment("local", volumes=[{"name": "d", "persistentVolumeClaim": {"claimName": "loc"}}],
+                        mounts=[{"name": "d", "mountPath": "/d"}]), ns=ns)
+    cp.kubectl("rollout", "status", "deployment/local", "-n", ns, "--timeout=30s")
+    pod = _running_pod(cp, ns, "app=local")
+    assert pod["spec"]["nodeName"] == "node2"
+    claim = cp.get("persistentvolumeclaims", ns, "loc")
+    assert claim["status"]["phase"] == "Bound"
+    assert claim["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == "node2"
+    assert _mount(cp, pod, "/d").host_path == _node_root(cp, "node2") / "mnt" / ns
+
+
+def test_image_change_on_pod_restarts_container(cp):
+    ns = cp.namespace()
+    cp.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "solo"},
+              "spec": {"containers": [{"name": "main", "image": "test/app:1"}]}}, ns=ns)
+    cp.kubectl("wait", "--for=condition=Ready", "pod/solo", "-n", ns, "--timeout=20s")
+    cp.kubectl("patch", "pod", "solo", "-n", ns, "--type=json", "-p",
+               '[{"op": "replace", "path": "/spec/containers/0/image", "value": "test/app:2"}]')
+
+    def restarted():
+        cs = cp.get("pods", ns, "solo")["status"]["containerStatuses"][0]
+        return cs["restartCount"] == 1 and cs["image"] == "test/app:2" and "running" in cs["state"] and cs
+    cp.wait(restarted, what="restart with the new image")
+    assert cp.contexts["solo"][-1].image == "test/app:2"
+    assert any(e["reason"] == "Killing" and "definition changed" in e["message"] for e in cp.events(ns, "solo"))

@@ -103,6 +103,7 @@ class ControlPlane:
             gc.NamespaceController(cluster, self.recorder),
         ]
         self.kubelets = [kubelet.Kubelet(cluster, self.recorder, node) for node in cluster.nodes]
+        self.selected_nodes = {}    # (ns, claim) -> node chosen by the scheduler (delayed binding)
         self._subscribed = False
         self._stopped = False
 

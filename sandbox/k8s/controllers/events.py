@@ -49,8 +49,11 @@ class EventRecorder:
         """Create (or aggregate into) an Event about ``obj``. Never raises."""
         try:
             self._record(obj, event_type, reason, message, component, host, field_path, kind)
-        except Exception:  # events are best effort, as in client-go (dropped on error)
-            log.exception("recording event %s/%s failed", reason, message)
+        except Exception as exc:  # events are best effort, as in client-go (dropped on error)
+            if getattr(exc, "code", None) in (403, 404, 409):
+                log.debug("event %s dropped: %s", reason, exc)   # e.g. namespace terminating
+            else:
+                log.exception("recording event %s/%s failed", reason, message)
 
     def _record(self, obj, event_type, reason, message, component, host, field_path, kind):
         md = obj.get("metadata") or {}

@@ -226,6 +226,7 @@ class Kubelet(Controller):
             return
         if rec.final_phase:
             return
+        self._apply_spec_changes(rec, pod)
         if rec.ip is None:
             rec.ip = self._alloc_ip(pod)
             rec.start_time = get_path(pod, "status", "startTime") or now_iso()
@@ -254,6 +255,27 @@ class Kubelet(Controller):
                     cs.state = {"waiting": {"reason": "ContainerCreating"}}
                 self.step_container(rec, cs)
         self.write_status(rec)
+
+    def _apply_spec_changes(self, rec, pod):
+        """Only images may change in a pod's containers; a changed image means the kubelet
+        kills the container and starts it again with the new image
+        (kuberuntime_manager.go computePodActions: "Container %s definition changed")."""
+        specs = {c.get("name"): c for c in get_path(pod, "spec", "containers", default=[]) or []}
+        specs.update({c.get("name"): c for c in get_path(pod, "spec", "initContainers", default=[]) or []})
+        for cs in rec.all():
+            new = specs.get(cs.name)
+            if new is None or new.get("image") == cs.spec.get("image"):
+                continue
+            cs.spec = new
+            if cs.is_init and cs.done:
+                continue
+            if cs.handle is not None:
+                self.kill_container(rec, cs, f"Container {cs.name} definition changed, will be restarted",
+                                    self._grace(rec))
+                cs.next_start = 0.0
+            cs.terminal = False
+            cs.pull_backoff = 0.0
+            cs.next_pull = 0.0
 
     # -- volumes -----------------------------------------------------------------------------
     def _token_source(self, rec):

@@ -61,6 +61,7 @@ class NodeController(Controller):
     def __init__(self, cluster, recorder):
         super().__init__(cluster, recorder)
         self._registered = set()
+        self._heartbeats = {}
 
     def node_object(self, i, node):
         version = api_version_info(self.cluster).get("gitVersion", "v1.31.0")
@@ -181,6 +182,13 @@ class NodeController(Controller):
                 obj = self.store.update("", "v1", "nodes", obj)
             except Exception:
                 return
+        # heartbeat: the kubelet reports node status when it changes and at least every
+        # nodeStatusReportFrequency (default 5 min; liveness goes through Leases, not modelled)
+        name = obj["metadata"]["name"]
+        now = time.monotonic()
+        if now - self._heartbeats.get(name, 0) < 60:
+            return
+        self._heartbeats[name] = now
         ts = now_iso()
         for c in get_path(obj, "status", "conditions", default=[]) or []:
             c["lastHeartbeatTime"] = ts
@@ -301,7 +309,7 @@ class Scheduler(Controller):
         for node in nodes:
             reason, resolvable = self._filter(pod, node, bound)
             if reason is None:
-                reason = self._volume_filter(pod, node)
+                reason = self._volume_filter(pod, node, wffc_claims)
                 resolvable = False
             if reason is None:
                 feasible.append(node)
@@ -332,14 +340,21 @@ class Scheduler(Controller):
         if wffc_claims:
             # Delayed binding: AssumePodVolumes + BindPodVolumes (volume_binding.go PreBind):
             # annotate the claims with the selected node, wait for the PV controller to bind them.
+            selected = getattr(self.cluster.control_plane, "selected_nodes", None) \
+                if getattr(self.cluster, "control_plane", None) is not None else None
             for claim in wffc_claims:
+                key = (claim["metadata"]["namespace"], claim["metadata"]["name"])
+                if selected is not None:
+                    selected.setdefault(key, chosen)
                 ann = claim["metadata"].setdefault("annotations", {})
                 if ann.get("volume.kubernetes.io/selected-node") != chosen:
                     ann["volume.kubernetes.io/selected-node"] = chosen
                     try:
                         self.store.update("", "v1", "persistentvolumeclaims", claim)
-                    except Exception:
-                        log.exception("annotating claim")
+                    except Exception as exc:
+                        # (the API server may refuse metadata-only updates of unbound claims;
+                        # the PV controller also reads control_plane.selected_nodes)
+                        log.debug("annotating claim %s: %s", key, exc)
             return None
         if wait_for_binding:
             return None
@@ -387,9 +402,28 @@ class Scheduler(Controller):
             return "pod has unbound immediate PersistentVolumeClaims", False, []
         return None, waiting, wffc
 
-    def _volume_filter(self, pod, node):
-        """VolumeBinding Filter for bound PVs with nodeAffinity (local volumes)."""
+    def _volume_filter(self, pod, node, wffc_claims=()):
+        """VolumeBinding Filter: bound PVs with nodeAffinity (local volumes) must fit the node;
+        delayed-binding claims without a provisioner need an available PV usable on the node
+        (binder.go FindPodVolumes: "node(s) didn't find available persistent volumes to bind")."""
         ns = pod["metadata"].get("namespace")
+        if wffc_claims:
+            from sandbox.k8s.controllers.volumes import PROVISIONER
+            cp = getattr(self.cluster, "control_plane", None)
+            vc = cp.get("persistentvolume-controller") if cp is not None else None
+            pvs = None
+            for claim in wffc_claims:
+                sc_name = get_path(claim, "spec", "storageClassName")
+                try:
+                    sc = self.store.get("storage.k8s.io", "v1", "storageclasses", None, sc_name)
+                except Exception:
+                    sc = {}
+                if sc.get("provisioner") == PROVISIONER or vc is None:
+                    continue
+                if pvs is None:
+                    pvs = self.store.list("", "v1", "persistentvolumes")[0]
+                if vc.find_match(claim, pvs, node_name=node["metadata"]["name"]) is None:
+                    return "node(s) didn't find available persistent volumes to bind"
         for vol in get_path(pod, "spec", "volumes", default=[]) or []:
             claim_name = get_path(vol, "persistentVolumeClaim", "claimName")
             if not claim_name:

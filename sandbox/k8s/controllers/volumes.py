@@ -277,9 +277,22 @@ class VolumeController(Controller):
                 return
             self.bind(pv, pvc, by_controller=False)
             return
-        pv = self.find_match(pvc, pvs)
+        sc = classes.get(cls) if cls else None
+        selected = get_path(pvc, "metadata", "annotations", "volume.kubernetes.io/selected-node")
+        cp = getattr(self.cluster, "control_plane", None)
+        if not selected and cp is not None:
+            selected = getattr(cp, "selected_nodes", {}).get((ns, name))
+        delayed = sc is not None and sc.get("volumeBindingMode") == "WaitForFirstConsumer"
+        if delayed and not selected:
+            # pv_controller.go syncUnboundClaim: delayed binding is left to the scheduler
+            self._set_claim_status(pvc, "Pending")
+            self._event(pvc, ev.NORMAL, "WaitForFirstConsumer",
+                        "waiting for first consumer to be created before binding",
+                        "PersistentVolumeClaim")
+            return
+        pv = self.find_match(pvc, pvs, node_name=selected if delayed else None)
         if pv is not None:
-            self.bind(pv, pvc, by_controller=True)
+            self.bind(pv, pvc, by_controller=True, selected_node=selected if delayed else None)
             return
         self._set_claim_status(pvc, "Pending")
         if not cls:
@@ -287,20 +300,12 @@ class VolumeController(Controller):
                         "no persistent volumes available for this claim and no storage class is set",
                         "PersistentVolumeClaim")
             return
-        sc = classes.get(cls)
         if sc is None:
             self._event(pvc, ev.WARNING, "ProvisioningFailed",
                         'storageclass.storage.k8s.io "%s" not found' % cls, "PersistentVolumeClaim")
             return
-        if sc.get("volumeBindingMode") == "WaitForFirstConsumer":
-            selected = get_path(pvc, "metadata", "annotations", "volume.kubernetes.io/selected-node")
-            if not selected:
-                self._event(pvc, ev.NORMAL, "WaitForFirstConsumer",
-                            "waiting for first consumer to be created before binding",
-                            "PersistentVolumeClaim")
-                return
         if sc.get("provisioner") == PROVISIONER:
-            self.provision(pvc, sc)
+            self.provision(pvc, sc, selected if delayed else None)
         elif sc.get("provisioner") == "kubernetes.io/no-provisioner":
             self._event(pvc, ev.NORMAL, "FailedBinding",
                         "no persistent volumes available for this claim and no storage class is set"
@@ -313,7 +318,18 @@ class VolumeController(Controller):
                         "please verify that the provisioner is running and correctly registered."
                         % sc.get("provisioner"), "PersistentVolumeClaim")
 
-    def find_match(self, pvc, pvs):
+    def _node_ok(self, pv, node_name):
+        required = get_path(pv, "spec", "nodeAffinity", "required")
+        if not required or not node_name:
+            return True
+        from sandbox.k8s.controllers.scheduler import _node_selector_term_matches
+        try:
+            node = self.store.get("", "v1", "nodes", None, node_name)
+        except Exception:
+            return False
+        return any(_node_selector_term_matches(t, node) for t in required.get("nodeSelectorTerms") or [])
+
+    def find_match(self, pvc, pvs, node_name=None):
         ns, name, uid = pvc["metadata"]["namespace"], pvc["metadata"]["name"], pvc["metadata"]["uid"]
         want = parse_quantity(get_path(pvc, "spec", "resources", "requests", "storage"))
         modes = get_path(pvc, "spec", "accessModes", default=[])
@@ -343,13 +359,15 @@ class VolumeController(Controller):
                 continue
             if selector and not selector_matches(selector, get_path(pv, "metadata", "labels", default={})):
                 continue
+            if not self._node_ok(pv, node_name):
+                continue
             if ref:
                 return pv      # pre-bound volume wins (index.go: claimRef match first)
             if best is None or cap < parse_quantity(get_path(best, "spec", "capacity", "storage")):
                 best = pv
         return best
 
-    def bind(self, pv, pvc, by_controller):
+    def bind(self, pv, pvc, by_controller, selected_node=None):
         ns, name = pvc["metadata"]["namespace"], pvc["metadata"]["name"]
         pv_name = pv["metadata"]["name"]
         # bindVolumeToClaim
@@ -377,6 +395,9 @@ class VolumeController(Controller):
         if ann.get("pv.kubernetes.io/bind-completed") != "yes":
             ann["pv.kubernetes.io/bind-completed"] = "yes"
             changed = True
+        if selected_node and ann.get("volume.kubernetes.io/selected-node") != selected_node:
+            ann["volume.kubernetes.io/selected-node"] = selected_node
+            changed = True
         if changed:
             fresh = self.store.update("", "v1", "persistentvolumeclaims", fresh)
         status = fresh.setdefault("status", {})
@@ -394,7 +415,7 @@ class VolumeController(Controller):
         except Exception:
             pass
 
-    def provision(self, pvc, sc):
+    def provision(self, pvc, sc, selected_node=None):
         ns, name, uid = pvc["metadata"]["namespace"], pvc["metadata"]["name"], pvc["metadata"]["uid"]
         pv_name = f"pvc-{uid}"
         self._event(pvc, ev.NORMAL, "Provisioning",
@@ -429,7 +450,7 @@ class VolumeController(Controller):
             created = self.store.get("", "v1", "persistentvolumes", None, pv_name)
         self._event(pvc, ev.NORMAL, "ProvisioningSucceeded", f"Successfully provisioned volume {pv_name}",
                     "PersistentVolumeClaim", component=PROVISIONER)
-        self.bind(created, pvc, by_controller=True)
+        self.bind(created, pvc, by_controller=True, selected_node=selected_node)
 
     def shutdown(self):
         pass
