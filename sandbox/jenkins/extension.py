@@ -35,14 +35,18 @@ How the core uses this (see also docs/dev/architecture.md §3.4):
    object(s), registers them with ``jenkins.add_node(node)`` and starts launching in its own
    thread (real plugin: ``PlannedNode`` + ``KubernetesLauncher#launch``).  It returns the list of
    nodes it added (possibly empty when a cap is reached).  Freshly added nodes are *offline*
-   until ``jenkins.agent_connect(...)`` succeeds.
+   until ``jenkins.agent_connect(...)`` succeeds.  Offline nodes with ``node.provisioned_by``
+   set (the core sets it to ``cloud.name`` if the plugin did not) count as planned capacity.
 3. Agents: the inbound-agent runtime calls ``jenkins.agent_connect(name, secret, via_url,
    via_tunnel, executor=None)``.  ``secret`` must equal ``jenkins.jnlp_mac(name)`` (the value the
    plugin puts in ``JENKINS_SECRET``).  ``via_url`` is the JENKINS_URL the agent used,
    ``via_tunnel`` the ``(host, port)`` it really opened a TCP connection to (the core listens on
    ``agent_port``; see ``JenkinsInstance.agent_address``).  On success the node is online; an
    ``executor`` passed here replaces ``node.executor``.  Failure raises ``AgentConnectError``.
-   ``jenkins.agent_disconnect(name, cause)`` takes it offline again.
+   ``jenkins.agent_disconnect(name, cause)`` takes it offline again.  Over TCP the same
+   handshake is a line protocol on the agent listener: the agent sends
+   ``JNLP4-connect <name> <secret>\n`` and gets ``Welcome\n`` or ``ERROR <message>\n``; the node
+   stays online while that socket is open, and ``remove_node`` / a controller restart close it.
 4. Builds: the core picks an idle online node whose labels match, then
    ``node.on_build_start(build)`` (may write to ``build.log``), runs each shell step through
    ``node.executor.run_shell(script, env, workspace, listener=build.listener)`` and, after the

@@ -107,6 +107,7 @@ class JenkinsInstance:
         self._server_thread = None
         self._agent_sock = None
         self._agent_thread = None
+        self._agent_conns = {}          # node name -> socket of its JNLP4-connect stand-in channel
         self._threads: list[threading.Thread] = []
         self._stop_event = threading.Event()
         self._generation = 0
@@ -655,6 +656,9 @@ class JenkinsInstance:
     def remove_node(self, name: str):
         with self.lock:
             node = self.nodes.pop(name, None)
+            conn = self._agent_conns.pop(name, None)
+        if conn is not None:
+            _close_socket(conn)      # SlaveComputer#disconnect: the remoting channel is closed
         if node is not None:
             node.online = False
             self.log(f"INFO\tjenkins.model.Jenkins: removed node {name}")
@@ -744,6 +748,10 @@ class JenkinsInstance:
             self._close_agent_listener()
 
     def _close_agent_listener(self):
+        with self.lock:
+            conns, self._agent_conns = list(self._agent_conns.values()), {}
+        for c in conns:
+            _close_socket(c)
         s, self._agent_sock = self._agent_sock, None
         if s is not None:
             try:
@@ -775,6 +783,8 @@ class JenkinsInstance:
             try:
                 self.agent_connect(parts[1], parts[2], None, (addr[0], self.agent_address[1]) if self.agent_address else None)
                 name = parts[1]
+                with self.lock:
+                    self._agent_conns[name] = conn
                 f.write(b"Welcome\n")
                 f.flush()
             except AgentConnectError as exc:
@@ -787,7 +797,12 @@ class JenkinsInstance:
             pass
         finally:
             if name:
-                self.agent_disconnect(name, "Connection closed")
+                with self.lock:
+                    mine = self._agent_conns.get(name) is conn
+                    if mine:
+                        self._agent_conns.pop(name, None)
+                if mine:
+                    self.agent_disconnect(name, "Connection closed")
             try:
                 conn.close()
             except OSError:
@@ -1099,6 +1114,17 @@ class JenkinsInstance:
                     os.killpg(p.pid, _s.SIGTERM)
                 except Exception:
                     pass
+
+
+def _close_socket(conn):
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        conn.close()
+    except OSError:
+        pass
 
 
 def _display_name(node):

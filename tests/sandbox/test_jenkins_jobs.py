@@ -257,3 +257,41 @@ def test_parameterized_build(jenkins):
     assert item(h, qid)["params"] == "\nGREETING=hello"
     wait_result(h, "p", 1)
     assert "GREETING=hello" in h.get("/job/p/1/consoleText").text
+
+
+def _free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_tcp_agent_listener_protocol(jenkins_factory):
+    import socket
+    port = _free_port()
+    j = jenkins_factory(casc_files={"50-agents.yaml": AGENTS}, agent_port=port,
+                        env={"JENKINS_SLAVE_AGENT_PORT": "50000"})
+    r = Http(j.url).get("/tcpSlaveAgentListener/")            # always readable
+    assert r.status == 200
+    assert r.header("X-Jenkins-JNLP-Port") == "50000" and r.header("X-Instance-Identity")
+    assert j.agent_address == ("127.0.0.1", port)
+
+    def hello(secret):
+        s = socket.create_connection(j.agent_address, timeout=5)
+        s.sendall(f"JNLP4-connect agent2 {secret}\n".encode())
+        return s, s.makefile("rb").readline().decode().strip()
+
+    s, answer = hello("bad")
+    assert answer.startswith("ERROR The server rejected the connection") and "Authorization failure" in answer
+    s.close()
+    s, answer = hello(j.jnlp_mac("agent2"))
+    assert answer == "Welcome"
+    assert j.get_node("agent2").online
+    s.close()
+    wait_for(lambda: not j.get_node("agent2").online, 5, what="disconnect after socket close")
+    # slaveAgentPort -1 disables the listener (and the HTTP endpoint)
+    j2 = jenkins_factory(casc_files={"50-port.yaml": "jenkins:\n  slaveAgentPort: -1\n"}, agent_port=_free_port())
+    assert j2.agent_address is None
+    assert Http(j2.url).get("/tcpSlaveAgentListener/").status == 404
