@@ -350,3 +350,29 @@ def test_image_change_on_pod_restarts_container(cp):
     cp.wait(restarted, what="restart with the new image")
     assert cp.contexts["solo"][-1].image == "test/app:2"
     assert any(e["reason"] == "Killing" and "definition changed" in e["message"] for e in cp.events(ns, "solo"))
+
+
+def test_liveness_failure_restarts_container_and_previous_log(cp):
+    ns = cp.namespace()
+    cp.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "live"},
+              "spec": {"containers": [{"name": "main", "image": "test/app:1",
+                                       "ports": [{"containerPort": 8080}],
+                                       "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080},
+                                                         "periodSeconds": 1, "failureThreshold": 2}}]}}, ns=ns)
+    cp.kubectl("wait", "--for=condition=Ready", "pod/live", "-n", ns, "--timeout=20s")
+    first = cp.contexts["live"][-1]
+    cp.http_status["live"] = 500
+
+    def restarted():
+        cs = cp.get("pods", ns, "live")["status"]["containerStatuses"][0]
+        return cs["restartCount"] >= 1 and cs
+    cs = cp.wait(restarted, timeout=15, what="liveness restart")
+    cp.http_status["live"] = 200
+    assert cs["lastState"]["terminated"]["exitCode"] == 137
+    msgs = [(e["reason"], e["message"]) for e in cp.events(ns, "live")]
+    assert ("Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500") in msgs
+    assert ("Killing", "Container main failed liveness probe, will be restarted") in msgs
+    assert cp.contexts["live"][-1] is not first
+    cp.wait(lambda: len(cp.contexts["live"]) >= 2, what="second start")
+    prev = cp.kubectl("logs", "live", "-n", ns, "--previous").stdout
+    assert "hello from live/main" in prev

@@ -238,3 +238,19 @@ def test_kubectl_get_pods_table_shows_status(cp):
     assert all(c["status"] == "True" for n in nodes for c in n["status"]["conditions"] if c["type"] == "Ready")
     version = json.loads(cp.kubectl("version", "-o", "json").stdout)["serverVersion"]["gitVersion"]
     assert master["status"]["nodeInfo"]["kubeletVersion"] == version
+
+
+def test_out_of_process_sandbox_runs_the_control_plane(sandbox_session):
+    """The same control plane in `python -m sandbox up` (the tests' shared sandbox)."""
+    sb = sandbox_session
+    ns = sb.new_namespace("cp")
+    manifest = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": ns},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                         "template": {"metadata": {"labels": {"app": "web"}},
+                                      "spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}]}}}}
+    sb.kubectl("apply", "--validate=false", "-f", "-", input=json.dumps(manifest))
+    sb.kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=30s")
+    pods = json.loads(sb.kubectl("get", "pods", "-n", ns, "-o", "json").stdout)["items"]
+    assert pods[0]["status"]["phase"] == "Running" and pods[0]["spec"]["nodeName"] in ("node1", "node2")
+    sb.kubectl("delete", "ns", ns, "--timeout=60s")
+    assert sb.kubectl("get", "ns", ns, check=False).returncode != 0

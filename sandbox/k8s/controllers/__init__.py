@@ -65,9 +65,14 @@ class Controller:
             time.sleep(0.01)    # let a burst of events settle into one pass
             try:
                 self.sync()
-            except Exception:
+            except Exception as exc:
                 self.errors += 1
-                log.exception("%s: sync failed (continuing)", self.name)
+                if getattr(exc, "code", None) == 409:
+                    # optimistic-concurrency conflict with another writer: the next pass retries
+                    log.debug("%s: conflict (%s), retrying", self.name, exc)
+                    self._wake.set()
+                else:
+                    log.exception("%s: sync failed (continuing)", self.name)
         try:
             self.shutdown()
         except Exception:

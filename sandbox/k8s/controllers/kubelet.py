@@ -141,6 +141,7 @@ class PodRecord:
         self.last_status = None
         self.tokens = {}
         self.last_mount_event = 0.0
+        self.event_times = {}
 
     def all(self):
         return self.init + self.containers
@@ -164,7 +165,15 @@ class Kubelet(Controller):
     def runtimes(self):
         return self.cluster.runtimes
 
-    def event(self, rec, etype, reason, message, cs=None):
+    def event(self, rec, etype, reason, message, cs=None, every=None):
+        """Record an event; with ``every``, the same event is recorded at most that often
+        (the pod worker of a real kubelet re-syncs a pod that cannot start every ~10 s)."""
+        if every:
+            key = (cs.name if cs else None, reason, message)
+            now = time.monotonic()
+            if now - rec.event_times.get(key, -1e9) < every:
+                return
+            rec.event_times[key] = now
         self.recorder.record(rec.pod, etype, reason, message, ev.KUBELET, host=self.node.name,
                              field_path=cs.field_path() if cs else None, kind="Pod")
 
@@ -479,7 +488,7 @@ class Kubelet(Controller):
         if policy == "Never" and not present:
             msg = f'Container image "{image}" is not present with pull policy of Never'
             cs.state = {"waiting": {"reason": "ErrImageNeverPull", "message": msg}}
-            self.event(rec, ev.WARNING, "ErrImageNeverPull", msg, cs)
+            self.event(rec, ev.WARNING, "ErrImageNeverPull", msg, cs, every=10)
             return None
         if present and policy != "Always":
             self.event(rec, ev.NORMAL, "Pulled", f'Container image "{image}" already present on machine', cs)
@@ -552,7 +561,7 @@ class Kubelet(Controller):
             mounts = self.container_mounts(rec, cs, env)
         except (EnvError, MountError) as exc:
             cs.state = {"waiting": {"reason": "CreateContainerConfigError", "message": str(exc)}}
-            self.event(rec, ev.WARNING, "Failed", f"Error: {exc}", cs)
+            self.event(rec, ev.WARNING, "Failed", f"Error: {exc}", cs, every=10)
             return
         restart = cs.restart_count + (1 if cs.ever_started else 0)
         log_path = self._log_path(rec, cs, restart)
