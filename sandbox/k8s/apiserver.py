@@ -35,6 +35,12 @@ VERSION_INFO = {
     "buildDate": "2024-12-10T11:36:23Z", "goVersion": "go1.22.9", "compiler": "gc",
     "platform": "linux/amd64",
 }
+# registries with ReturnDeletedObject: true (the OpenAPI delete responses of these kinds are the
+# object, e.g. pkg/registry/core/pod/storage/storage.go, .../service/storage/storage.go)
+RETURN_DELETED_OBJECT = {("", "pods"), ("", "services"), ("", "serviceaccounts"),
+                         ("", "persistentvolumeclaims"), ("", "persistentvolumes"), ("", "podtemplates"),
+                         ("", "resourcequotas"), ("storage.k8s.io", "storageclasses"),
+                         ("storage.k8s.io", "csidrivers"), ("storage.k8s.io", "volumeattachments")}
 PUBLIC_PATHS = ("/version", "/version/", "/healthz", "/livez", "/readyz")
 # requestinfo.go: namespaceSubresources / specialVerbs
 _LIST_VERBS = {"GET": "list", "POST": "create", "DELETE": "deletecollection"}
@@ -84,12 +90,10 @@ def request_info(method, path, query):
         watch_prefix = True
         rest = rest[1:]
     if rest and rest[0] == "namespaces" and len(rest) > 1 and rest[1]:
+        # requestinfo.go: /namespaces/{name}/{status|finalize} addresses the namespace itself
         info.namespace = rest[1]
-        if len(rest) > 2:
+        if len(rest) > 2 and rest[2] not in ("status", "finalize"):
             rest = rest[2:]
-        else:
-            rest = ["namespaces", rest[1]]
-            info.namespace = rest[1]
     info.parts = rest
     if rest:
         info.resource = rest[0]
@@ -211,6 +215,11 @@ class APIHandler(BaseHTTPRequestHandler):
         fault_desc = None
         resource = info.resource + ("/" + info.subresource if info.subresource else "") if info.resource_request else None
         try:
+            try:
+                user = self._authenticate(path)
+                auth_error = None
+            except ApiError as exc:
+                auth_error = exc
             fault = self.cluster.faults.match("k8s", method, path)
             if fault is not None:
                 fault_desc = fault.to_dict()
@@ -227,7 +236,8 @@ class APIHandler(BaseHTTPRequestHandler):
                 if fault.status:
                     raise ApiError(fault.status, fault.reason or _reason_for(fault.status),
                                    fault.message or "injected fault (sandbox)")
-            user = self._authenticate(path)
+            if auth_error is not None:
+                raise auth_error
             result = self._route(method, path, query, body, info, user)
             if result is None:  # streamed (watch / log follow)
                 status = 200
@@ -603,7 +613,7 @@ class APIHandler(BaseHTTPRequestHandler):
         if not now and opts.get("orphanDependents") is False:
             status = 202
         # registry/generic/registry/store.go finalizeDelete: Status unless ReturnDeletedObject
-        if now and not (res.group == "" and res.plural in ("pods", "services")) and not res.crd:
+        if now and (res.group, res.plural) not in RETURN_DELETED_OBJECT:
             details = {"name": info.name, "kind": res.plural, "uid": obj["metadata"].get("uid")}
             if res.group:
                 details["group"] = res.group

@@ -88,9 +88,13 @@ class Sandbox:
     def client(self, token=None):
         from kubernetes import client, config
         cfg = client.Configuration()
-        config.load_kube_config(config_file=self.kubeconfig, client_configuration=cfg)
         if token:
-            cfg.api_key = {"authorization": "Bearer " + token}
+            # built by hand: load_kube_config installs a hook that re-reads the admin token
+            cfg.host = self.api_url
+            cfg.ssl_ca_cert = self.ca_file
+            cfg.api_key = {"BearerToken": "Bearer " + token}
+        else:
+            config.load_kube_config(config_file=self.kubeconfig, client_configuration=cfg)
         return client.ApiClient(cfg)
 
     def dynamic(self, token=None):

@@ -40,7 +40,7 @@ def qualified(group, plural):
 
 
 def _details(group, plural, name):
-    details = {"name": name, "kind": plural}
+    details = {"name": name, "kind": plural} if name else {"kind": plural}
     if group:
         details["group"] = group
     return details
