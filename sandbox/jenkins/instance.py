@@ -965,7 +965,8 @@ class JenkinsInstance:
             stuck = not any(n.num_executors > 0 and not n.is_offline for n in self.all_nodes())
             return "Waiting for next available executor", stuck
         nodes = [n for n in self.all_nodes() if label.matches(n.all_labels)]
-        online = [n for n in nodes if not n.is_offline]
+        # Label#isOffline looks at computers; a node with 0 executors has no computer (offline)
+        online = [n for n in nodes if not n.is_offline and n.num_executors > 0]
         quoted = f"\u2018{label.expression}\u2019"
         if not online:   # Label#isOffline
             if len(nodes) == 1:
@@ -1128,7 +1129,8 @@ def _close_socket(conn):
 
 
 def _display_name(node):
-    return node.name or "built-in"
+    # Node#getDisplayName: the built-in node is "Built-In Node" (Hudson.Computer.DisplayName)
+    return node.name or "Built-In Node"
 
 
 def _present(doc: dict) -> set:
