@@ -117,7 +117,8 @@ def build_env(pod, container, store, service_list, node_address=None, node_capac
               enable_service_links=True):
     """Ordered dict of the container's environment; raises EnvError like the kubelet."""
     ns = pod["metadata"].get("namespace", "")
-    env = {}
+    # the container runtime sets HOSTNAME to the pod's hostname (spec.hostname or the pod name)
+    env = {"HOSTNAME": get_path(pod, "spec", "hostname") or pod["metadata"].get("name", "")}
     if enable_service_links:
         env.update(service_env([s for s in service_list if s["metadata"].get("namespace") == ns]))
     # the master service is always injected (kubelet getServiceEnvVarMap: kubernetes.default)

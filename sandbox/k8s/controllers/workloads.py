@@ -299,7 +299,10 @@ class DeploymentController(_Base):
                 fresh = self.store.get("apps", "v1", "deployments", ns, name)
                 fresh["metadata"].setdefault("annotations", {})[REVISION] = rev
                 d = self.store.update("apps", "v1", "deployments", fresh)
-        if not spec.get("paused") and new_rs is not None:
+        if spec.get("paused") and new_rs is not None:
+            # a paused Deployment still scales its current ReplicaSet (sync.go sync())
+            self._scale(d, new_rs, replicas)
+        elif new_rs is not None:
             if strategy == "Recreate":
                 self._recreate(d, new_rs, old, replicas)
             else:
