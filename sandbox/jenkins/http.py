@@ -76,6 +76,18 @@ class JenkinsHandler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet
         pass
 
+    def setup(self):
+        super().setup()
+        with self.J.lock:
+            self.J._http_conns.add(self.connection)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            with self.J.lock:
+                self.J._http_conns.discard(self.connection)
+
     def do_GET(self):
         self._handle("GET")
 

@@ -108,6 +108,7 @@ class JenkinsInstance:
         self._agent_sock = None
         self._agent_thread = None
         self._agent_conns = {}          # node name -> socket of its JNLP4-connect stand-in channel
+        self._http_conns = set()        # open (kept-alive) HTTP connections: they die with the "JVM"
         self._threads: list[threading.Thread] = []
         self._stop_event = threading.Event()
         self._generation = 0
@@ -217,7 +218,14 @@ class JenkinsInstance:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        self._close_http_conns()
         self.state = "stopped"
+
+    def _close_http_conns(self):
+        with self.lock:
+            conns, self._http_conns = list(self._http_conns), set()
+        for c in conns:
+            _close_socket(c)
 
     def _teardown(self):
         """The JVM goes away: lifecycle hooks, update center thread, agent listener, running builds."""
@@ -262,6 +270,7 @@ class JenkinsInstance:
             self._generation += 1
             self._teardown()
             time.sleep(self.restart_delay)
+            self._close_http_conns()       # the old JVM's kept-alive connections are gone
             self._reset_runtime()
             self.session_hash = secrets.token_hex(4)
             self.state = "loading"
@@ -575,6 +584,7 @@ class JenkinsInstance:
 
     def _load_jobs(self):
         jdir = self.home / "jobs"
+        LOG.info("loading jobs from %s: %s", jdir, sorted(p.name for p in jdir.iterdir()) if jdir.is_dir() else None)
         if not jdir.is_dir():
             return
         for d in sorted(jdir.iterdir()):
@@ -582,6 +592,7 @@ class JenkinsInstance:
                 try:
                     self.jobs[d.name] = Job.load(self, d)
                 except Exception as exc:
+                    LOG.warning("Failed Loading item %s: %s", d.name, exc)
                     self.log(f"WARNING\tjenkins.model.Jenkins: Failed Loading item {d.name}: {exc}")
 
     # ------------------------------------------------------------------------------------------
