@@ -96,10 +96,27 @@ class GarbageCollector(Controller):
                 owner = by_uid.get(ref.get("uid"))
                 if owner is not None and self._ref_matches(owner, ref, o):
                     alive.append(ref)
+                elif self._owner_alive(ref, o):
+                    # not in this pass's snapshot (created meanwhile): a live read decides,
+                    # as attemptToDeleteItem's isDangling does
+                    alive.append(ref)
             if not alive:
                 self._delete(res, o, "Background")
             elif len(alive) != len(refs):
                 self._set_refs(res, o, alive)
+
+    def _owner_alive(self, ref, dependent):
+        res = self.store.registry.by_api_version_kind(ref.get("apiVersion", ""), ref.get("kind", ""))
+        if res is None:
+            res = self.store.registry.find_kind(ref.get("apiVersion", "").rpartition("/")[0], ref.get("kind", ""))
+        if res is None:
+            return False
+        ns = dependent["metadata"].get("namespace") if res.namespaced else None
+        try:
+            owner = self.store.get(res.group, res.version, res.plural, ns, ref.get("name"))
+        except Exception:
+            return False
+        return owner["metadata"].get("uid") == ref.get("uid")
 
     @staticmethod
     def _ref_matches(owner, ref, dependent):
