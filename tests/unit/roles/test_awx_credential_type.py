@@ -128,7 +128,7 @@ def _ansible_info(extra_env):
     proc = subprocess.run(
         [str(BIN / "ansible"), "localhost", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}",
          "-m", "kubeops.jenkins.jenkins_info", "-a", '{"gather": []}'],
-        capture_output=True, text=True, timeout=120, env=env, cwd=str(ROOT),
+        capture_output=True, text=True, check=False, timeout=120, env=env, cwd=str(ROOT),
     )
     # minimal callback: "localhost | SUCCESS => {...}" / "localhost | FAILED! => {...}"
     match = re.search(r"^localhost \| ([A-Z!]+) => ", proc.stdout, re.M)

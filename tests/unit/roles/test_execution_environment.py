@@ -29,7 +29,7 @@ EE_FILE = ROOT / "docs" / "examples" / "execution-environment.yml"
 
 
 def _run(cmd, **kw):
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=300, **kw)
     assert proc.returncode == 0, f"{cmd!r} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return proc
 
