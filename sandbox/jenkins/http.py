@@ -150,8 +150,8 @@ class JenkinsHandler(BaseHTTPRequestHandler):
                     phrase = HTTPStatus(fault.status).phrase if fault.status in HTTPStatus._value2member_map_ else "Error"
                     msg = fault.message or phrase
                     resp = page(f"Error {fault.status}", f"<p>{sec.escape(msg)}</p>", fault.status)
-                    self._send(resp, method)
                     self._record(method, raw_path, fault.status, started, fault="status")
+                    self._send(resp, method)
                     return
         try:
             resp = self._dispatch(method, raw_path)
@@ -160,8 +160,8 @@ class JenkinsHandler(BaseHTTPRequestHandler):
         except Exception as exc:  # an uncaught exception: Jenkins' oops page (500)
             tb = traceback.format_exc()
             resp = page("Oops!", f"<pre>{sec.escape(tb)}</pre>", 500)
+        self._record(method, raw_path, resp.status, started)   # before the client can see the answer
         self._send(resp, method)
-        self._record(method, raw_path, resp.status, started)
 
     def _record(self, method, path, status, started, fault=None):
         J = self.J
@@ -513,10 +513,8 @@ class JenkinsHandler(BaseHTTPRequestHandler):
 
     def _root_bean(self):
         J = self.J
-        jobs = []
-        for j in sorted(J.jobs.values(), key=lambda j: j.name.lower()):
-            jobs.append(Bean({"_class": j.export()["_class"], "name": Prop(j.name, 999), "url": Prop(j.abs_url(), 999),
-                              "color": Prop(j.color(), 2)}))
+        # Jenkins#getItems exported as "jobs": the full job beans (name/url visibility 999, color 2)
+        jobs = [j.export(self._queue_bean_for(j)) for j in sorted(J.jobs.values(), key=lambda j: j.name.lower())]
         all_view = Bean({"_class": "hudson.model.AllView", "name": Prop("all", 999),
                          "url": Prop(J.root_url_or_request(), 999)})
         return Bean({
@@ -984,7 +982,11 @@ class JenkinsHandler(BaseHTTPRequestHandler):
     def _computer_bean(self, node):
         J = self.J
         builtin = node is J.builtin
-        executors = [Bean({}) for _ in range(max(0, node.num_executors))]
+        running = {b.executor_number: b for b in J._running_builds() if b.node is node}
+        executors = [Bean({"_class": "hudson.model.Executor",
+                           "currentExecutable": running[i].ref() if i in running else None,
+                           "idle": i not in running, "likelyStuck": False, "number": i,
+                           "progress": -1}) for i in range(max(0, node.num_executors))]
         b = Bean({
             "_class": node.computer_class, "actions": [],
             "assignedLabels": [Bean({"name": Prop(l, 2)}) for l in node.all_labels],

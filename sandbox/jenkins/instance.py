@@ -287,6 +287,7 @@ class JenkinsInstance:
         self.plugin_manager.load()
         self._import_plugin_modules()
         self.users.load()
+        self._seed_tokens = self.env.get("SANDBOX_JENKINS_API_TOKENS", "")
         fresh = not (self.home / "config.xml").exists()
         self._load_config_xml()
         port_env = self.env.get("JENKINS_SLAVE_AGENT_PORT") or self.sysprops.get("jenkins.model.Jenkins.slaveAgentPort")
@@ -312,6 +313,10 @@ class JenkinsInstance:
             self.casc_token = token or None
         if fresh and not casc_applied:
             self._initial_setup()
+        # sandbox-only knob: "user:token,user2:token2" pre-seeds API tokens for existing users
+        for pair in filter(None, (p.strip() for p in self._seed_tokens.split(","))):
+            uid, _, value = pair.partition(":")
+            self.users.add_known_token(uid, "seeded", value)
         self._setup_security_objects()
         self.builtin = BuiltInNode(self)
         self._sync_builtin()
@@ -1049,8 +1054,10 @@ class JenkinsInstance:
                 build.log(f"Building in workspace {workspace}")
             else:
                 workspace = node.remote_fs.rstrip("/") + "/workspace/" + job.name
-                labels = " ".join(node.all_labels)
-                build.log(f"Building remotely on {node.name} ({labels}) in workspace {workspace}")
+                # AbstractBuild.BuildingRemotely: node name, its label string, workspace
+                labels = " ".join(node.labels)
+                where = f"{node.name} ({labels})" if labels else node.name
+                build.log(f"Building remotely on {where} in workspace {workspace}")
             env = self._build_env(build, node, workspace)
             if job.kind != "freestyle":
                 build.log("ERROR: only freestyle projects are emulated by the sandbox; "

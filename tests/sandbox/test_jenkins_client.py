@@ -82,3 +82,21 @@ def test_python_jenkins_bad_token_is_401(jenkins):
     with pytest.raises(pyjenkins.JenkinsException) as e:
         server.get_whoami()
     assert "401" in str(e.value) or "Unauthorized" in str(e.value) or "auth" in str(e.value).lower()
+
+
+def test_python_jenkins_running_builds_jobs_and_seeded_token(jenkins_factory):
+    j = jenkins_factory(env={"SANDBOX_JENKINS_API_TOKENS": "admin:11aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"})
+    server = pyjenkins.Jenkins(j.url, "admin", "11aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", timeout=10)
+    server.create_job("slow", freestyle("sleep 2"))
+    server.create_job("off", freestyle("true"))
+    server.disable_job("off")
+    assert server.get_job_info("off")["color"] == "disabled"
+    r = Http(j.url, "admin", "11aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").post("/job/off/build")
+    assert r.status == 409
+    server.build_job("slow")
+    running = wait_for(lambda: server.get_running_builds(), 10, 0.1, "running build")
+    assert running[0]["name"] == "slow" and running[0]["number"] == 1 and running[0]["node"] == "(master)"
+    jobs = {x["name"]: x["color"] for x in server.get_jobs()}
+    assert jobs == {"off": "disabled", "slow": "notbuilt_anime"}
+    info = Http(j.url, "admin", "11aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").get("/api/json?depth=1").json()
+    assert info["jobs"][0]["name"] == "off" and info["jobs"][0]["nextBuildNumber"] == 1

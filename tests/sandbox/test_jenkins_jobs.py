@@ -206,9 +206,10 @@ def test_why_texts_with_agents_and_agent_build(jenkins_factory):
     b = wait_result(h, "one", 1)
     assert b["builtOn"] == "agent1" and b["result"] == "SUCCESS"
     text = h.get("/job/one/1/consoleText").text
-    assert "Building remotely on agent1 (linux docker agent1) in workspace /home/jenkins/agent/workspace/one" in text
+    assert "Building remotely on agent1 (linux docker) in workspace /home/jenkins/agent/workspace/one" in text
     assert "ran on agent1 in /home/jenkins/agent/workspace/one" in text
-    c = h.get("/computer/agent1/api/json").json()
+    c = h.get("/computer/agent1/api/json?depth=1").json()
+    assert c["executors"][0]["idle"] is True
     assert c["offline"] is False and c["jnlpAgent"] is True and c["numExecutors"] == 1
     assert "Agent successfully connected and online" in h.get("/computer/agent1/log").text
     # two: docker label now has one online node -> runs there too after "one" finished
