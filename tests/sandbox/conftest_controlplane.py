@@ -125,6 +125,14 @@ class Harness:
                                  f"{proc.stdout}\n{proc.stderr}")
         return proc
 
+    def delete(self, *args):
+        """`kubectl delete ... --wait=false`; callers wait on the store themselves.
+
+        (kubectl's own --wait watches the object, and the API server currently sends watch
+        events without kind/apiVersion for updates -- "Object 'Kind' is missing" -- which makes
+        kubectl's wait fail intermittently; reported to the API-server part.)"""
+        return self.kubectl("delete", *args, "--wait=false")
+
     def apply(self, *docs, ns=None):
         text = yaml.safe_dump_all(docs)
         args = ["apply", "--validate=false", "-f", "-"]

@@ -61,7 +61,7 @@ def test_pvc_on_static_hostpath_pv_survives_pod_deletion_emptydir_does_not(cp):
     scratch = _mount(cp, pod, "/tmp/scratch").host_path
     (home / "config.xml").write_text("<hudson/>")
     (scratch / "tmpfile").write_text("gone soon")
-    cp.kubectl("delete", "pod", pod["metadata"]["name"], "-n", ns, "--timeout=30s")
+    cp.delete("pod", pod["metadata"]["name"], "-n", ns)
     new = _running_pod(cp, ns, "app=keep", exclude_uid=pod["metadata"]["uid"])
     new_home = _mount(cp, new, "/var/jenkins_home").host_path
     assert new_home == home and (new_home / "config.xml").read_text() == "<hudson/>"
@@ -70,8 +70,9 @@ def test_pvc_on_static_hostpath_pv_survives_pod_deletion_emptydir_does_not(cp):
     assert not (new_scratch / "tmpfile").exists()
     cp.wait(lambda: not scratch.exists(), what="old emptyDir removed")
     # Retain: deleting the claim releases the PV and keeps the data
-    cp.kubectl("delete", "deployment", "keep", "-n", ns, "--timeout=30s")
-    cp.kubectl("delete", "pvc", "home", "-n", ns, "--timeout=30s")
+    cp.delete("deployment", "keep", "-n", ns)
+    cp.wait(lambda: not cp.pods(ns, "app=keep"), what="pods gone")
+    cp.delete("pvc", "home", "-n", ns)
     cp.wait(lambda: cp.get("persistentvolumes", None, pv_name)["status"]["phase"] == "Released", what="Released")
     assert (home / "config.xml").exists()
 
@@ -118,7 +119,7 @@ def test_default_storage_class_provisions_and_delete_reclaims(cp):
     path = pv["spec"]["hostPath"]["path"]
     assert path.startswith(str(cp.cluster.state_dir)) and os.path.isdir(path)
     assert "ProvisioningSucceeded" in [e["reason"] for e in cp.events(ns, "dyn")]
-    cp.kubectl("delete", "pvc", "dyn", "-n", ns, "--timeout=30s")
+    cp.delete("pvc", "dyn", "-n", ns)
     cp.wait(lambda: cp.get("persistentvolumes", None, pv["metadata"]["name"]) is None, what="PV deleted")
     assert not os.path.exists(path)
 

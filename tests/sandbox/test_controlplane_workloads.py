@@ -1,6 +1,7 @@
 """Control plane: workloads, scheduling, GC and namespace lifecycle, observed with kubectl and the store."""
 
 import json
+import time
 
 from tests.sandbox.conftest_controlplane import cp, deployment  # noqa: F401  (fixture)
 
@@ -101,7 +102,7 @@ def test_delete_deployment_garbage_collects_replicasets_and_pods(cp):
     cp.apply(deployment("gc", replicas=2), ns=ns)
     cp.kubectl("rollout", "status", "deployment/gc", "-n", ns, "--timeout=30s")
     assert _rs_of(cp, ns, "gc")
-    cp.kubectl("delete", "deployment", "gc", "-n", ns, "--wait=false")
+    cp.delete("deployment", "gc", "-n", ns)
     cp.wait(lambda: not cp.store.list("apps", "v1", "replicasets", namespace=ns)[0] and not cp.pods(ns),
             what="replicasets and pods collected")
 
@@ -111,12 +112,14 @@ def test_foreground_and_orphan_cascade(cp):
     cp.apply(deployment("fg"), deployment("orph"), ns=ns)
     cp.kubectl("rollout", "status", "deployment/fg", "-n", ns, "--timeout=30s")
     cp.kubectl("rollout", "status", "deployment/orph", "-n", ns, "--timeout=30s")
-    cp.kubectl("delete", "deployment", "fg", "-n", ns, "--cascade=foreground", "--timeout=30s")
-    # foreground: when the owner is gone, its dependents are gone already
-    assert cp.get("deployments", ns, "fg", group="apps") is None
+    cp.delete("deployment", "fg", "-n", ns, "--cascade=foreground")
+    dep = cp.get("deployments", ns, "fg", group="apps")
+    # foreground: the owner stays (deletionTimestamp + foregroundDeletion) until dependents are gone
+    assert dep is None or "foregroundDeletion" in dep["metadata"].get("finalizers", [])
+    cp.wait(lambda: cp.get("deployments", ns, "fg", group="apps") is None, what="owner removed")
     assert not _rs_of(cp, ns, "fg")
     assert not cp.pods(ns, "app=fg")
-    cp.kubectl("delete", "deployment", "orph", "-n", ns, "--cascade=orphan", "--timeout=30s")
+    cp.delete("deployment", "orph", "-n", ns, "--cascade=orphan")
     rs = cp.wait(lambda: [r for r in cp.store.list("apps", "v1", "replicasets", namespace=ns)[0]
                           if r["metadata"]["name"].startswith("orph-") and not r["metadata"].get("ownerReferences")],
                  what="orphaned replicaset")
@@ -128,9 +131,10 @@ def test_delete_namespace_cascades(cp):
     cp.apply(deployment("inns", replicas=2), ns=ns)
     cp.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}}, ns=ns)
     cp.kubectl("rollout", "status", "deployment/inns", "-n", ns, "--timeout=30s")
-    out = cp.kubectl("delete", "ns", ns, "--timeout=60s").stdout
+    out = cp.delete("ns", ns).stdout
     assert f'namespace "{ns}" deleted' in out
-    assert cp.get("namespaces", None, ns) is None
+    assert cp.get("namespaces", None, ns)["status"]["phase"] == "Terminating" or cp.get("namespaces", None, ns) is None
+    cp.wait(lambda: cp.get("namespaces", None, ns) is None, timeout=30, what="namespace removed")
     assert not cp.pods(ns)
     assert not cp.store.list("", "v1", "configmaps", namespace=ns)[0]
     assert cp.kubectl("get", "ns", ns, check=False).returncode != 0
@@ -175,7 +179,7 @@ def test_statefulset_stable_names_and_claims(cp):
     # a replacement pod keeps its name and its claim
     (_kubelet_volume(cp, ns, "db-0", "data") / "marker").write_text("x")
     uid = pod0["metadata"]["uid"]
-    cp.kubectl("delete", "pod", "db-0", "-n", ns, "--timeout=30s")
+    cp.delete("pod", "db-0", "-n", ns)
     new = cp.wait(lambda: (lambda p: p if p and p["metadata"]["uid"] != uid and any(
         c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", [])) else None)(
         cp.get("pods", ns, "db-0")), what="db-0 back")
@@ -252,5 +256,9 @@ def test_out_of_process_sandbox_runs_the_control_plane(sandbox_session):
     sb.kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=30s")
     pods = json.loads(sb.kubectl("get", "pods", "-n", ns, "-o", "json").stdout)["items"]
     assert pods[0]["status"]["phase"] == "Running" and pods[0]["spec"]["nodeName"] in ("node1", "node2")
-    sb.kubectl("delete", "ns", ns, "--timeout=60s")
-    assert sb.kubectl("get", "ns", ns, check=False).returncode != 0
+    sb.kubectl("delete", "ns", ns, "--wait=false")
+    deadline = time.monotonic() + 30
+    while sb.kubectl("get", "ns", ns, check=False).returncode == 0:
+        assert time.monotonic() < deadline, "namespace not removed"
+        time.sleep(0.3)
+    assert "NotFound" in sb.kubectl("get", "ns", ns, check=False).stderr
