@@ -91,6 +91,10 @@ notes:
   - Needs the Overall/Administer permission, and rights to get, create and patch the ConfigMap.
   - Jenkins must be configured with C(CASC_JENKINS_CONFIG) pointing at the folder where the
     ConfigMap is mounted (the kubeops.jenkins.controller role does this).
+  - JCasC merges all files of that folder in path order; mappings merge, lists concatenate, and
+    a scalar set in two files takes the value of the later file. A document cannot override a
+    scalar that a file sorting after C(<name>.yaml) also sets; the task then fails after
+    O(sync_timeout) naming the value that did not take effect.
 seealso:
   - module: kubeops.jenkins.jenkins_kubernetes_cloud
   - name: Configuration as Code plugin

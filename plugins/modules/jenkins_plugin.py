@@ -131,8 +131,11 @@ removed:
   type: list
   elements: str
   sample: []
-failed:
-  description: Plugins that could not be installed, with Jenkins' error message.
+failures:
+  description:
+    - Plugins that could not be installed, with Jenkins' error message (the task fails when this
+      is not empty).
+    - Named C(failures) because Ansible reserves C(failed) for the task status.
   returned: always
   type: list
   elements: dict

@@ -218,8 +218,9 @@ def _reload_until_visible(client, kube, doc, previous, sync_timeout):
         if client.monotonic() + interval > deadline:
             raise JenkinsTimeout(
                 message="Failed to verify %s: the live configuration still differs %ss after writing %s/%s:%s (%s). "
-                        "Is the ConfigMap mounted in the controller's CASC_JENKINS_CONFIG folder? The kubelet may "
-                        "take up to its sync period to update it; raise sync_timeout if so"
+                        "Either the ConfigMap is not mounted in the controller's CASC_JENKINS_CONFIG folder (or the "
+                        "kubelet has not synced it yet: raise sync_timeout), or another JCasC source sets the same "
+                        "value: sources are merged in path order and a later file's scalar wins"
                         % (doc.subject, sync_timeout, ns, cm_name, doc.key, differences.describe()))
         client.sleep(interval)
         interval = min(interval * 1.5, 10.0)

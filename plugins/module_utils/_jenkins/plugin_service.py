@@ -243,7 +243,7 @@ def _ensure(client, params, check_mode):
         "installed": sorted(todo["install"]),
         "upgraded": sorted(todo["upgrade"]),
         "removed": list(todo["remove"]),
-        "failed": [],
+        "failures": [],
         "restart_required": False,
         "restarted": False,
         "warnings": todo["warnings"],
@@ -267,10 +267,10 @@ def _ensure(client, params, check_mode):
                     action="uninstall plugin", target=name)
         restart_required = True
     result["restart_required"] = restart_required
-    if result["failed"]:
+    if result["failures"]:
         result.pop("_before", None)
         raise PluginInstallError(
-            "Failed to install plugins: %s" % "; ".join("%s: %s" % (f["name"], f["message"]) for f in result["failed"]),
+            "Failed to install plugins: %s" % "; ".join("%s: %s" % (f["name"], f["message"]) for f in result["failures"]),
             result)
     how = params.get("restart") or "safe"
     if restart_required and how != "never":
@@ -285,12 +285,12 @@ def _record_outcomes(result, requests, outcomes, installed):
     installed_names, upgraded = [], []
     for name, (kind, message) in sorted(outcomes.items()):
         if kind == "Failure":
-            result["failed"].append({"name": name, "message": message or "installation failed"})
+            result["failures"].append({"name": name, "message": message or "installation failed"})
         elif kind in DONE_OK and kind != "Skipped":
             (upgraded if name in installed else installed_names).append(name)
     for name in requests:
         if name not in outcomes:
-            result["failed"].append({
+            result["failures"].append({
                 "name": name,
                 "message": "Jenkins scheduled no installation for %s@%s (unknown plugin, or the update site "
                            "does not offer that version)" % (name, requests[name] or "latest")})

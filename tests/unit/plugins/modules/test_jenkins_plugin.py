@@ -155,7 +155,7 @@ def test_failures_listed_per_plugin(fake_jenkins):
     PluginManager(fake_jenkins)
     result, failed = run_module(jenkins_plugin.main, dict(name=["git", "broken", "nosuchplugin"]))
     assert failed
-    failures = {f["name"]: f["message"] for f in result["failed"]}
+    failures = {f["name"]: f["message"] for f in result["failures"]}
     assert "Failed to download" in failures["broken"]
     assert "scheduled no installation for nosuchplugin@latest" in failures["nosuchplugin"]
     assert "git" not in failures and result["installed"] == ["git"]
