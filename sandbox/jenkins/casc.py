@@ -180,6 +180,49 @@ def _merge(a, b, source, strategy):
 # ---------------------------------------------------------------------------------------------
 # interpolation (SecretSourceResolver)
 
+
+class SecretSources:
+    """Lookup chain of JCasC's secret sources: environment variables / system properties
+    (``EnvSecretSource``), then files in ``$SECRETS`` (default ``/run/secrets``;
+    ``FileSystemSecretSource``) — the Helm chart mounts the admin credentials there as
+    ``chart-admin-username`` / ``chart-admin-password``.  Container paths are mapped to host
+    paths through the container's mounts when the instance runs inside a pod."""
+
+    def __init__(self, jenkins):
+        self.env = jenkins.env
+        self.sysprops = getattr(jenkins, "sysprops", {})
+        sdir = self.env.get("SECRETS", "/run/secrets")
+        host = None
+        ctx = getattr(jenkins, "ctx", None)
+        if ctx is not None and hasattr(ctx, "host_path"):
+            try:
+                host = ctx.host_path(sdir)
+            except Exception:
+                host = None
+        self.dir = Path(host) if host is not None else Path(sdir)
+
+    def __contains__(self, name):
+        return self.get(name) is not None
+
+    def __getitem__(self, name):
+        v = self.get(name)
+        if v is None:
+            raise KeyError(name)
+        return v
+
+    def get(self, name, default=None):
+        if name in self.env:
+            return self.env[name]
+        if name in self.sysprops:
+            return self.sysprops[name]
+        try:
+            p = self.dir / name
+            if p.is_file():
+                return p.read_text().rstrip("\n")
+        except (OSError, ValueError):
+            pass
+        return default
+
 _VAR = re.compile(r"(\^?)\$\{([^}]*)\}")
 
 
@@ -353,7 +396,7 @@ def configure(jenkins, doc: dict, dry_run: bool = False) -> tuple[SystemConfig, 
                 if val not in allowed:
                     raise ConfiguratorError(f"No enum constant for {key}: {val}")
                 setattr(ctx, key, val)
-    doc = interpolate(doc, jenkins.env, ctx.warnings)
+    doc = interpolate(doc, SecretSources(jenkins), ctx.warnings)
 
     roots = list(ROOT_ELEMENTS_CORE)
     if jenkins.plugin_manager.is_active("credentials"):

@@ -650,6 +650,11 @@ class JenkinsInstance:
         return f"http://{self.listen_host}:{self.http_port}{self.prefix}/"
 
     @property
+    def base_url(self) -> str:
+        """The loopback URL this instance answers on (context prefix included, no trailing slash)."""
+        return f"http://{self.listen_host}:{self.http_port}{self.prefix}"
+
+    @property
     def agent_address(self):
         if self._agent_sock is None:
             return None

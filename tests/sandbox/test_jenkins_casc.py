@@ -195,3 +195,14 @@ def test_without_casc_plugin_config_is_ignored(jenkins_factory):
     j = jenkins_factory(plugins=["credentials"], casc="jenkins:\n  totally: invalid\n")
     assert j.state == "up"
     assert Http(j.url).get("/configuration-as-code/").status == 404
+
+
+def test_secrets_from_files_like_the_helm_chart(jenkins_factory, tmp_path):
+    sdir = tmp_path / "run-secrets"
+    sdir.mkdir()
+    (sdir / "chart-admin-username").write_text("boss\n")
+    (sdir / "chart-admin-password").write_text("from-file\n")
+    casc = CASC_SECURED.replace("- id: admin\n          password: ${ADMIN_PASSWORD}",
+                                "- id: ${chart-admin-username}\n          password: ${chart-admin-password}")
+    j = jenkins_factory(casc=casc, env={"SECRETS": str(sdir)})
+    assert Http(j.url, "boss", "from-file").get("/whoAmI/api/json").json()["name"] == "boss"

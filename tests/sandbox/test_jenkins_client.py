@@ -100,3 +100,11 @@ def test_python_jenkins_running_builds_jobs_and_seeded_token(jenkins_factory):
     assert jobs == {"off": "disabled", "slow": "notbuilt_anime"}
     info = Http(j.url, "admin", "11aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa").get("/api/json?depth=1").json()
     assert info["jobs"][0]["name"] == "off" and info["jobs"][0]["nextBuildNumber"] == 1
+
+
+def test_python_jenkins_view_jobs(jenkins):
+    server = pyjenkins.Jenkins(jenkins.base_url, "admin", ADMIN_PASSWORD, timeout=10)
+    server.get_whoami()
+    server.create_job("v1", freestyle())
+    assert [j["name"] for j in server.get_jobs(view_name="all")] == ["v1"]
+    assert server.view_exists("all") and not server.view_exists("nope")
