@@ -454,8 +454,12 @@ def configure(jenkins, doc: dict, dry_run: bool = False) -> tuple[SystemConfig, 
                                    {"standard": ["default", "defaultCrumbIssuer"]})
             if warn:
                 ctx.warn(warn)
-            m = ctx.check_attributes("hudson.security.csrf.DefaultCrumbIssuer", m, ["excludeClientIPFromCrumb"])
-            # the client-IP option is ignored by current cores (DefaultCrumbIssuer(boolean) is deprecated)
+            # Current cores: DefaultCrumbIssuer has a no-arg @DataBoundConstructor; the old
+            # DefaultCrumbIssuer(boolean excludeClientIPFromCrumb) is @Deprecated and not a JCasC
+            # attribute any more, so `standard: {excludeClientIPFromCrumb: …}` is an unknown
+            # attribute (the Helm chart stopped emitting it for cores >= 2.543: helm-charts#1563,
+            # "Remove controller.csrf.defaultCrumbIssuer.proxyCompatability as it is dropped in core").
+            ctx.check_attributes("hudson.security.csrf.DefaultCrumbIssuer", m, [])
             cfg.crumb_exclude_session = False
     if "securityRealm" in j:
         sym, m, warn = _symbol(j["securityRealm"], "hudson.security.SecurityRealm",
@@ -662,7 +666,7 @@ def export(jenkins) -> dict:
             clouds.append({symbol: conf.export(cloud) if conf else {"name": cloud.name}})
         j["clouds"] = clouds
     if jenkins.crumb_issuer is not None:
-        j["crumbIssuer"] = {"standard": {"excludeClientIPFromCrumb": False}}
+        j["crumbIssuer"] = "standard"
     j["disableRememberMe"] = cfg.disable_remember_me
     j["labelAtoms"] = [{"name": a} for a in sorted(set(jenkins.builtin_labels()))]
     if cfg.label_string:

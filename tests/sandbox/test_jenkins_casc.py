@@ -206,3 +206,47 @@ def test_secrets_from_files_like_the_helm_chart(jenkins_factory, tmp_path):
                                 "- id: ${chart-admin-username}\n          password: ${chart-admin-password}")
     j = jenkins_factory(casc=casc, env={"SECRETS": str(sdir)})
     assert Http(j.url, "boss", "from-file").get("/whoAmI/api/json").json()["name"] == "boss"
+
+
+def test_helm_chart_style_default_config_and_dropped_crumb_option(jenkins_factory):
+    # the shape of HELM _helpers.tpl#jenkins.casc.defaults (minus the cloud, owned by the plugin)
+    chart = """
+jenkins:
+  authorizationStrategy:
+    loggedInUsersCanDoAnything:
+      allowAnonymousRead: false
+  securityRealm:
+    local:
+      allowsSignup: false
+      enableCaptcha: false
+      users:
+      - id: "admin"
+        name: "Jenkins Admin"
+        password: "${ADMIN_PASSWORD}"
+  disableRememberMe: false
+  mode: NORMAL
+  numExecutors: 0
+  labelString: ""
+  projectNamingStrategy: "standard"
+  markupFormatter:
+    plainText
+  slaveAgentPort: 50000
+security:
+  apiToken:
+    creationOfLegacyTokenEnabled: false
+    tokenGenerationOnCreationEnabled: false
+    usageStatisticsEnabled: true
+unclassified:
+  location:
+    adminAddress:
+    url: http://jenkins.kube-ops.svc.cluster.local:8080
+"""
+    j = jenkins_factory(casc=chart)
+    h = Http(j.url, "admin", ADMIN_PASSWORD)
+    assert h.get("/api/json").json()["slaveAgentPort"] == 50000
+    doc = yaml.safe_load(h.post("/configuration-as-code/export", headers=h.crumb()).text)
+    assert doc["jenkins"]["crumbIssuer"] == "standard" and doc["jenkins"]["numExecutors"] == 0
+    assert doc["unclassified"]["location"]["url"] == "http://jenkins.kube-ops.svc.cluster.local:8080/"
+    bad = jenkins_factory(casc=None, casc_files={"00.yaml": chart, "10-crumb.yaml": "jenkins:\n  crumbIssuer:\n    standard:\n      excludeClientIPFromCrumb: true\n"}, wait=False)
+    assert bad.wait_until_up(10) == "casc_failure"
+    assert "class hudson.security.csrf.DefaultCrumbIssuer : excludeClientIPFromCrumb" in bad.state_message
