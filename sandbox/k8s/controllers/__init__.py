@@ -174,6 +174,17 @@ def start_all(cluster):
     existing = getattr(cluster, "control_plane", None)
     if existing is not None:
         return existing
+    # the image runtimes of the other sandbox parts (Jenkins controller, inbound agent, ...),
+    # registered before any kubelet starts a container (sandbox/runtimes/__init__.py contract)
+    try:
+        from sandbox import runtimes as image_runtimes
+    except ImportError:
+        image_runtimes = None
+    if image_runtimes is not None and hasattr(image_runtimes, "register_all"):
+        try:
+            image_runtimes.register_all(cluster)
+        except Exception:
+            log.exception("registering the sandbox image runtimes failed")
     cp = ControlPlane(cluster)
     cluster.control_plane = cp
     cp.start()
