@@ -406,10 +406,10 @@ class Store:
                 res, oldc, new, field_manager, subresource=subresource)
         strategy.allocate(self, res, new, oldc, dry_run)
         meta["resourceVersion"] = ometa["resourceVersion"]
-        if self._strip(new) == self._strip(oldc):
-            return old  # no-op update: no new resourceVersion, no event
         if meta.get("managedFields") in (None, []):
             meta.pop("managedFields", None)
+        if self._strip(new) == self._strip(oldc):
+            return old  # no-op update: no new resourceVersion, no event
         if dry_run:
             return new
         key = (ometa.get("namespace", "") if res.namespaced else "", ometa["name"])

@@ -159,3 +159,61 @@ def test_api_resources_and_explain_free_discovery(api_sandbox):
     apps = json.loads(api_sandbox.kubectl("get", "--raw", "/apis/apps/v1").stdout)
     scale = [r for r in apps["resources"] if r["name"] == "deployments/scale"][0]
     assert (scale["group"], scale["version"], scale["kind"]) == ("autoscaling", "v1", "Scale")
+
+
+def test_events_table_and_describe(api_sandbox, ns):
+    from kubernetes import client
+    core = client.CoreV1Api(api_sandbox.client())
+    uid = core.create_namespaced_config_map(ns, {"metadata": {"name": "subject"}}).metadata.uid
+    core.create_namespaced_event(ns, {
+        "metadata": {"name": "subject.1"}, "type": "Warning", "reason": "Testing",
+        "message": "something happened", "count": 2,
+        "involvedObject": {"kind": "ConfigMap", "name": "subject", "namespace": ns, "apiVersion": "v1",
+                           "uid": uid},
+        "source": {"component": "pytest"}, "firstTimestamp": "2026-01-01T00:00:00Z",
+        "lastTimestamp": "2026-01-01T00:00:00Z"})
+    rows = api_sandbox.kubectl("get", "events", "-n", ns).stdout.splitlines()
+    assert rows[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert rows[1].split()[1:5] == ["Warning", "Testing", "configmap/subject", "something"]
+    # describe finds the events of an object with an involvedObject field selector
+    out = api_sandbox.kubectl("describe", "configmap", "subject", "-n", ns).stdout
+    assert "Warning  Testing" in out and "something happened" in out
+
+
+def test_client_side_apply_edits_lists_with_directives(api_sandbox, ns):
+    # kubectl computes a strategic merge patch with $setElementOrder and $patch: delete
+    base = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: lists, namespace: %s}
+spec:
+  selector: {matchLabels: {app: lists}}
+  template:
+    metadata: {labels: {app: lists}}
+    spec:
+      containers:
+      - name: a
+        image: nginx:1.25
+        env: [{name: FIRST, value: "1"}, {name: SECOND, value: "2"}]
+      - name: b
+        image: busybox:1.36
+""" % ns
+    api_sandbox.kubectl("apply", "--validate=false", "-f", "-", input=base)
+    edited = base.replace("nginx:1.25", "nginx:1.26").replace('{name: SECOND, value: "2"}',
+                                                              '{name: THIRD, value: "3"}')
+    edited = edited[:edited.index("      - name: b")]
+    out = api_sandbox.kubectl("apply", "--validate=false", "-f", "-", input=edited).stdout
+    assert "configured" in out
+    dep = json.loads(api_sandbox.kubectl("get", "deploy", "lists", "-n", ns, "-o", "json").stdout)
+    cs = dep["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in cs] == ["a"]
+    assert cs[0]["image"] == "nginx:1.26"
+    assert [(e["name"], e["value"]) for e in cs[0]["env"]] == [("FIRST", "1"), ("THIRD", "3")]
+    assert "unchanged" in api_sandbox.kubectl("apply", "--validate=false", "-f", "-", input=edited).stdout
+    out = api_sandbox.kubectl("set", "image", "deploy/lists", "-n", ns, "a=nginx:1.27").stdout
+    assert "image updated" in out
+    out = api_sandbox.kubectl("rollout", "restart", "deploy/lists", "-n", ns).stdout
+    assert "restarted" in out
+    dep = json.loads(api_sandbox.kubectl("get", "deploy", "lists", "-n", ns, "-o", "json").stdout)
+    assert "kubectl.kubernetes.io/restartedAt" in dep["spec"]["template"]["metadata"]["annotations"]
+    assert dep["metadata"]["generation"] == 4

@@ -147,15 +147,19 @@ def _merge_list(cur, patch_list, path, field):
 
 
 def _reorder(items, order, key):
+    """$setElementOrder: items named in the order list come first, in that order; items the
+    patch does not mention keep their relative order after them (a simplification of
+    strategicpatch's mergeSortedSlice)."""
     if key is None:
         return items
-    pos = {}
-    for i, o in enumerate(order or []):
+    rank = {}
+    for n, o in enumerate(order or []):
         if isinstance(o, dict):
-            pos[json.dumps(o.get(key))] = i
-    ordered = sorted(((pos.get(json.dumps(x.get(key)) if isinstance(x, dict) else None, i), x)
-                      for i, x in enumerate(items)), key=lambda t: (t[0][0] is None, t[0][0] or 0, t[0][1]))
-    return [x for _, x in ordered]
+            rank[json.dumps(o.get(key))] = n
+    def k(x):
+        return json.dumps(x.get(key)) if isinstance(x, dict) else None
+    listed = sorted((x for x in items if k(x) in rank), key=lambda x: rank[k(x)])
+    return listed + [x for x in items if k(x) not in rank]
 
 
 def apply_patch(content_type, target, body_bytes):

@@ -93,6 +93,39 @@ def _name_validator(res):
     return is_dns1123_subdomain
 
 
+_MICRO_TIME_FIELDS = {"eventTime", "renewTime", "acquireTime"}
+
+
+def _norm_time(key, value):
+    """metav1.Time / MicroTime round trip: RFC 3339 in UTC with "Z" (staging/src/k8s.io/
+    apimachinery/pkg/apis/meta/v1/time.go MarshalJSON; micro_time.go for MicroTime)."""
+    import datetime as _dt
+    try:
+        t = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.timezone.utc)
+    t = t.astimezone(_dt.timezone.utc)
+    if key in _MICRO_TIME_FIELDS:
+        return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def normalize_times(node):
+    """Re-encode timestamp fields (keys ending in Time/Timestamp) as the apiserver would."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if isinstance(v, str) and (k.endswith("Timestamp") or k.endswith("Time")) and len(v) >= 19 \
+                    and v[4:5] == "-" and v[10:11] == "T":
+                node[k] = _norm_time(k, v)
+            elif isinstance(v, (dict, list)):
+                normalize_times(v)
+    elif isinstance(node, list):
+        for v in node:
+            normalize_times(v)
+
+
 def spec_of(obj):
     """Everything but metadata and status (what a generation bump is computed from)."""
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
@@ -360,6 +393,7 @@ def _admit_pvc(store, obj):
 # ---------------------------------------------------------------------------- create
 def prepare_create(store, res, obj):
     meta = obj["metadata"]
+    normalize_times(obj)
     if res.has_status and res.plural not in ("namespaces",) and not res.crd:
         # status is reset on create for kinds with a status subresource (PrepareForCreate)
         obj.pop("status", None)
@@ -626,6 +660,7 @@ def validate_create(store, res, obj):
 
 # ---------------------------------------------------------------------------- update
 def prepare_update(store, res, old, new, subresource):
+    normalize_times(new)
     if subresource is None:
         set_defaults_update(store, res, old, new)
     if res.group == "" and res.plural == "services" and subresource is None:

@@ -36,7 +36,12 @@ def age(obj):
     ts = (obj.get("metadata") or {}).get("creationTimestamp")
     if not ts:
         return "<unknown>"
-    t = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    try:
+        t = datetime.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return "<invalid>"
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=datetime.timezone.utc)
     return human_duration((datetime.datetime.now(datetime.timezone.utc) - t).total_seconds())
 
 
@@ -176,10 +181,16 @@ PRINTERS = {
     ("batch", "jobs"): ([NAME, col("Status"), col("Completions"), col("Duration"), AGE],
                         lambda j: [_job_status(j), "%d/%d" % ((j.get("status") or {}).get("succeeded", 0), (j.get("spec") or {}).get("completions", 1)),
                                    "", age(j)]),
-    ("", "events"): ([col("Last Seen"), col("Type"), col("Reason"), col("Object"), col("Message")],
+    # printers.go eventColumnDefinitions: no Name column first (it is a wide column at the end)
+    ("", "events"): ([col("Last Seen"), col("Type"), col("Reason"), col("Object"), col("Message"),
+                      col("Subobject", priority=1), col("Source", priority=1), col("First Seen", priority=1),
+                      col("Count", priority=1), col("Name", priority=1)],
                      lambda e: [_event_age(e), e.get("type", ""), e.get("reason", ""),
                                 "%s/%s" % ((e.get("involvedObject") or {}).get("kind", "").lower(), (e.get("involvedObject") or {}).get("name", "")),
-                                e.get("message", "")]),
+                                e.get("message", ""), (e.get("involvedObject") or {}).get("fieldPath", ""),
+                                ", ".join(x for x in ((e.get("source") or {}).get("component", ""), (e.get("source") or {}).get("host", "")) if x),
+                                age({"metadata": {"creationTimestamp": e.get("firstTimestamp") or e["metadata"].get("creationTimestamp")}}),
+                                e.get("count", 1), e["metadata"]["name"]]),
     ("", "endpoints"): ([NAME, col("Endpoints"), AGE],
                         lambda e: [",".join("%s:%s" % (a.get("ip"), p.get("port")) for s in e.get("subsets") or []
                                             for a in s.get("addresses") or [] for p in s.get("ports") or []) or "<none>", age(e)]),
@@ -252,7 +263,7 @@ def to_table(res, objects, resource_version, include_object="Metadata", cont=Non
         cols, fn = [NAME, AGE], (lambda o: [age(o)])
     rows = []
     for o in objects:
-        cells = [o["metadata"]["name"]] + list(fn(o))
+        cells = ([o["metadata"]["name"]] if cols[0] is NAME else []) + list(fn(o))
         cells = cells[:len(cols)] + [""] * (len(cols) - len(cells))
         row = {"cells": cells}
         if include_object == "Object":
