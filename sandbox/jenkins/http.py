@@ -492,7 +492,7 @@ class JenkinsHandler(BaseHTTPRequestHandler):
                      (next(iter(v.values())) or {}).get("name") for v in J.config.views]
             if parts[1] not in views:
                 raise HttpError(404, page("Not Found", "").body, headers=self.jheaders())
-            jobs = [j.export(self._queue_bean_for(j)) for j in sorted(J.jobs.values(), key=lambda j: j.name.lower())]
+            jobs = [j.export(self._queue_bean_for(j)) for j in sorted(J.list_jobs(), key=lambda j: j.name.lower())]
             if parts[1] != "all":
                 jobs = []   # list views' job filters are not emulated
             bean = Bean({"_class": "hudson.model.AllView" if parts[1] == "all" else "hudson.model.ListView",
@@ -527,7 +527,7 @@ class JenkinsHandler(BaseHTTPRequestHandler):
     def _root_bean(self):
         J = self.J
         # Jenkins#getItems exported as "jobs": the full job beans (name/url visibility 999, color 2)
-        jobs = [j.export(self._queue_bean_for(j)) for j in sorted(J.jobs.values(), key=lambda j: j.name.lower())]
+        jobs = [j.export(self._queue_bean_for(j)) for j in sorted(J.list_jobs(), key=lambda j: j.name.lower())]
         all_view = Bean({"_class": "hudson.model.AllView", "name": Prop("all", 999),
                          "url": Prop(J.root_url_or_request(), 999)})
         return Bean({

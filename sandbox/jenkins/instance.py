@@ -832,8 +832,12 @@ class JenkinsInstance:
     # ------------------------------------------------------------------------------------------
     # queue & builds
 
+    def list_jobs(self) -> list:
+        with self.lock:
+            return list(self.jobs.values())
+
     def _running_builds(self):
-        for j in list(self.jobs.values()):
+        for j in self.list_jobs():
             for b in j.building():
                 yield b
 
