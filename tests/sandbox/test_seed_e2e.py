@@ -84,6 +84,10 @@ CASC = {
                      "volumes": [
                          {"hostPathVolume": {"hostPath": "/var/run/docker.sock", "mountPath": "/var/run/docker.sock"}},
                          {"hostPathVolume": {"hostPath": "/root/.kube", "mountPath": "/home/jenkins/.kube"}}]},
+                    {"name": "keep-pod", "label": "keep-pod", "podRetention": "always",
+                     "nodeSelector": "kubernetes.io/hostname=node1"},
+                    {"name": "capped", "label": "capped", "instanceCap": 1,
+                     "nodeSelector": "kubernetes.io/hostname=node1"},
                     {"name": "no-kube", "label": "no-kube", "serviceAccount": "default",
                      "slaveConnectTimeout": 60, "nodeSelector": "kubernetes.io/hostname=node2",
                      "volumes": [{"hostPathVolume": {"hostPath": "/root/.kube", "mountPath": "/home/jenkins/.kube"}}]},
@@ -336,14 +340,15 @@ def test_seed_build_in_dynamic_agent(env):
     stop = threading.Event()
 
     errors = []
+    from kubernetes import client, config, watch as kwatch
+    api = client.CoreV1Api(config.new_client_from_config(str(env.cluster.kubeconfig_path)))
+    rv = api.list_namespaced_pod(NS, label_selector="jenkins/label=haimaxy-jnlp").metadata.resource_version
 
     def watch():
-        from kubernetes import client, config, watch as kwatch
         try:
-            api = client.CoreV1Api(config.new_client_from_config(str(env.cluster.kubeconfig_path)))
             w = kwatch.Watch()
             for ev in w.stream(api.list_namespaced_pod, NS, label_selector="jenkins/label=haimaxy-jnlp",
-                               timeout_seconds=100):
+                               resource_version=rv, timeout_seconds=100):
                 events.append((ev["type"], ev["object"].metadata.name, dict(ev["object"].metadata.labels or {}),
                                ev["object"].status.phase))
                 if stop.is_set() or (ev["type"] == "DELETED"):
@@ -353,7 +358,7 @@ def test_seed_build_in_dynamic_agent(env):
             errors.append(repr(exc))
     t = threading.Thread(target=watch, daemon=True)
     t.start()
-    time.sleep(0.5)
+    time.sleep(0.3)
     env.server.create_job("seed", freestyle("haimaxy-jnlp", "docker info || true\nkubectl get pods -n kube-ops"))
     info, console = run_build(env, "seed")
     assert info["result"] == "SUCCESS", console
@@ -408,6 +413,8 @@ def test_wrong_jenkins_url_never_connects_and_pod_is_deleted(env):
         return pods
     wait(pod_appeared, timeout=30, what="bad-url agent pod")
     name = seen["name"]
+    st, _, computer_log = env.http(f"{env.url}/computer/{name}/log")
+    assert st == 200 and f"Created Pod: wrong-url kube-ops/{name}" in computer_log, computer_log
     whys = ("All nodes of label \u2018bad-url\u2019 are offline", f"\u2018{name}\u2019 is offline")
     wait(lambda: env.server.get_queue_item(qid)["why"] in whys, timeout=5, what="queue why")
     # the agent keeps failing to locate the server (wrong namespace in the URL)
@@ -420,7 +427,8 @@ def test_wrong_jenkins_url_never_connects_and_pod_is_deleted(env):
     wait(lambda: not any(p["metadata"]["name"] == name for p in env.pods(NS, "jenkins/label=bad-url")),
          timeout=40, what="bad pod deleted")
     j = env.jenkins_instance()
-    assert any("Agent is not connected after 4 seconds, status: Running" in line for line in j.logs)
+    wait(lambda: any("Agent is not connected after 4 seconds, status: Running" in line for line in j.logs),
+         timeout=10, what="launch failure logged")
     wait(lambda: any(f"Terminated Kubernetes instance for agent kube-ops/{name}" in line for line in j.logs),
          timeout=10, what="termination logged")
     item = env.server.get_queue_item(qid)
@@ -487,6 +495,7 @@ def test_controller_restart_keeps_jobs_on_pv_and_loses_them_on_emptydir(env):
     wait(new_up, timeout=90, what="new controller pod up")
     # a fresh client: the old one's kept-alive connection belonged to the killed controller
     server = pyjenkins.Jenkins(env.url, username="admin", password=ADMIN_PASSWORD, timeout=30)
+    env.server = server          # (its cached crumb belonged to the old controller's session)
     assert server.job_exists("seed")
     assert server.get_job_info("seed")["lastBuild"]["number"] == 1
     # emptyDir controller: jobs are gone with the pod
@@ -508,3 +517,45 @@ def test_controller_restart_keeps_jobs_on_pv_and_loses_them_on_emptydir(env):
         return env.http(url + "/api/json")[0] == 200
     wait(tmp_up_again, timeout=90, what="emptyDir controller back")
     assert env.http(url + "/job/ephemeral/api/json")[0] == 404
+
+
+def test_pod_retention_always_keeps_the_pod(env):
+    env.server.create_job("keep", freestyle("keep-pod", "echo kept"))
+    info, console = run_build(env, "keep")
+    assert info["result"] == "SUCCESS", console
+    pod = info["builtOn"]
+    wait(lambda: pod not in [n["name"] for n in env.server.get_nodes()], timeout=20, what="node removed")
+    j = env.jenkins_instance()
+    wait(lambda: any(f"Agent pod {pod} was not deleted due to retention policy Always." in l for l in j.logs),
+         timeout=10, what="retention logged")
+    time.sleep(1)
+    [p] = [p for p in env.pods(NS, "jenkins/label=keep-pod") if p["metadata"]["name"] == pod]
+    assert not p["metadata"].get("deletionTimestamp")
+    env.kubectl("delete", "pod", "-n", NS, pod, "--wait=false")
+
+
+def test_instance_cap_limits_concurrent_agent_pods(env):
+    env.server.create_job("capped-a", freestyle("capped", "sleep 1"))
+    env.server.create_job("capped-b", freestyle("capped", "sleep 1"))
+    seen = set()
+    peak = []
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            live = [p["metadata"]["name"] for p in env.pods(NS, "jenkins/label=capped")
+                    if not p["metadata"].get("deletionTimestamp")]
+            seen.update(live)
+            peak.append(len(live))
+            time.sleep(0.05)
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    qa, qb = env.server.build_job("capped-a"), env.server.build_job("capped-b")
+    for job, q in (("capped-a", qa), ("capped-b", qb)):
+        item = wait(lambda: (env.server.get_queue_item(q) or {}).get("executable"), timeout=90, what=job)
+        wait(lambda: (lambda i: i if i.get("result") else None)(env.server.get_build_info(job, item["number"])),
+             timeout=90, what=f"{job} result")
+    stop.set()
+    t.join()
+    assert max(peak) == 1, peak                 # instanceCap 1: never two capped pods at once
+    assert len(seen) == 2                        # one one-shot pod per build

@@ -203,8 +203,9 @@ class KubernetesSlave(Node):
         super().__init__(name, labels=template.label or "", num_executors=1,
                          description=template.name or "", mode=template.get_nodeUsageMode(),
                          remote_fs=remote_fs)
-        self.cloud = cloud
+        self._cloud = cloud
         self.cloud_name = cloud.name
+        self._gen = getattr(jenkins, "_generation", None)
         self.template = template
         self.namespace = None
         self.pod = None
@@ -214,6 +215,19 @@ class KubernetesSlave(Node):
         self._builds_done = 0
         self._executables = set()
         self._term_lock = threading.Lock()
+
+    @property
+    def cloud(self):
+        """KubernetesSlave#getKubernetesCloud: the cloud *by name* (a JCasC reload replaces the
+        objects), else the one that provisioned us."""
+        for _sym, c in list(getattr(getattr(self._jenkins, "config", None), "clouds", []) or []):
+            if getattr(c, "name", None) == self.cloud_name and isinstance(c, KubernetesCloudRuntime):
+                return c
+        return self._cloud
+
+    def _jvm_gone(self):
+        """The controller instance that created this node stopped or restarted."""
+        return getattr(self._jenkins, "_generation", None) != self._gen
 
     # -- hooks -----------------------------------------------------------------------------------
     def export_extra(self):
@@ -287,6 +301,8 @@ class KubernetesSlave(Node):
             while waited < timeout:
                 if self.terminated:
                     raise RuntimeError("Node was deleted, computer is null")
+                if self._jvm_gone():
+                    return      # the controller went away (restart/stop): the "JVM" is gone
                 if self.online:
                     break
                 p = client.get_pod(namespace, self.name)
@@ -319,7 +335,7 @@ class KubernetesSlave(Node):
             self.launched = True
             self._start_reaper()
         except Exception as exc:    # KubernetesLauncher#launch catch (Throwable ex)
-            if self.terminated:
+            if self.terminated or self._jvm_gone():
                 return
             if isinstance(exc, KubernetesClientException):
                 text = f"{'io.fabric8.kubernetes.client.KubernetesClientException'}: {exc.message}"
@@ -343,6 +359,8 @@ class KubernetesSlave(Node):
         while True:
             if self.terminated:
                 raise RuntimeError("Node was deleted, computer is null")
+            if self._jvm_gone():
+                raise RuntimeError("Jenkins is shutting down")
             p = client.get_pod(namespace, self.name)
             if p is None:
                 raise RuntimeError(f"java.lang.IllegalStateException: Pod no longer exists: {self.name}")
@@ -362,7 +380,7 @@ class KubernetesSlave(Node):
     # -- Reaper (pod gone / agent disconnected -> node terminated) -------------------------------
     def _start_reaper(self):
         def watch():
-            while not self.terminated:
+            while not self.terminated and not self._jvm_gone():
                 if not self.online:
                     cause = self.offline_cause or "Pod deleted"
                     jenkins_log(self._jenkins, "INFO", "org.csanchez.jenkins.plugins.kubernetes.pod.retention.Reaper",
@@ -376,7 +394,7 @@ class KubernetesSlave(Node):
         minutes = self.template.get("idleMinutes")
 
         def watch():
-            while not self.terminated:
+            while not self.terminated and not self._jvm_gone():
                 if self.idle and time.time() - self.idle_since >= minutes * 60:
                     self.terminate()
                     return
