@@ -275,6 +275,8 @@ class Store:
                 res, None, obj, field_manager, subresource=None)
         else:
             meta.pop("managedFields", None)
+        if not meta.get("managedFields"):
+            meta.pop("managedFields", None)
         strategy.allocate(self, res, obj, None, dry_run)
         if dry_run:
             meta["resourceVersion"] = ""
