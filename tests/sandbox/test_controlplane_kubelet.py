@@ -377,3 +377,27 @@ def test_liveness_failure_restarts_container_and_previous_log(cp):
     cp.wait(lambda: len(cp.contexts["live"]) >= 2, what="second start")
     prev = cp.kubectl("logs", "live", "-n", ns, "--previous").stdout
     assert "hello from live/main" in prev
+
+
+def test_broken_runtime_does_not_break_the_kubelet(cp):
+    """A runtime whose start() raises gives StartError (exit 128) and CrashLoopBackOff; the
+    node's other pods keep being served."""
+    def boom(ctx):
+        raise RuntimeError("exec: \"/usr/local/bin/jenkins.sh\": stat /usr/local/bin/jenkins.sh: no such file or directory")
+    cp.cluster.runtimes.register("test-boom", lambda image, c, p: image.startswith("test/boom"), boom)
+    ns = cp.namespace()
+    cp.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "boom"},
+              "spec": {"nodeName": "node1", "containers": [{"name": "main", "image": "test/boom:1"}]}},
+             {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "fine"},
+              "spec": {"nodeName": "node1", "containers": [{"name": "main", "image": "test/app:1"}]}}, ns=ns)
+    cp.kubectl("wait", "--for=condition=Ready", "pod/fine", "-n", ns, "--timeout=20s")
+
+    def crashloop():
+        cs = cp.get("pods", ns, "boom")["status"].get("containerStatuses") or [{}]
+        return cs[0].get("state", {}).get("waiting", {}).get("reason") == "CrashLoopBackOff" and cs[0]
+    cs = cp.wait(crashloop, what="CrashLoopBackOff")
+    term = cs["lastState"]["terminated"]
+    assert term["reason"] == "StartError" and term["exitCode"] == 128
+    assert "no such file or directory" in term["message"]
+    assert any(e["reason"] == "Failed" and "no such file or directory" in e["message"] for e in cp.events(ns, "boom"))
+    assert cp.cluster.control_plane.get("kubelet-node1")._thread.is_alive()
