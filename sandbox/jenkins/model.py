@@ -520,8 +520,8 @@ class QueueItem:
         params = "".join(f"\n{k}={v}" for k, v in self.params.items())
         b = Bean({
             "_class": self.CLASSES[self.state],
-            "actions": [Bean({"_class": "hudson.model.CauseAction",
-                              "causes": [Bean(c) for c in self.causes]})],
+            "actions": Prop([Bean({"_class": "hudson.model.CauseAction",
+                                   "causes": Prop([Bean({k: Prop(v, 999) for k, v in c.items()}) for c in self.causes], 999)})], 999),
             "blocked": Prop(self.state == "blocked", 999),
             "buildable": Prop(self.state == "buildable", 999),
             "id": Prop(self.id, 999),

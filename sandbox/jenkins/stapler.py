@@ -118,7 +118,7 @@ def _export_depth(obj, level: int, depth: int, top: bool = False):
     if isinstance(obj, Bean):
         out = {}
         if "_class" in obj:
-            out["_class"] = obj["_class"]
+            out["_class"] = _unwrap(obj["_class"])[0]
         for k, v in obj.items():
             if k == "_class":
                 continue
@@ -148,7 +148,7 @@ def _export_tree(obj, tree, top=False):
     if isinstance(obj, Bean):
         out = {}
         if "_class" in obj:
-            out["_class"] = obj["_class"]
+            out["_class"] = _unwrap(obj["_class"])[0]
         lower = {k: k for k in obj}
         for name, (sub, rng) in tree.items():
             if name not in lower or name == "_class":
@@ -171,7 +171,7 @@ def _tree_value(val, sub, rng):
     if isinstance(val, Bean):
         if sub is None:
             # a bean named without a sub-tree: NamedPathPruner gives an empty object
-            return {"_class": val["_class"]} if "_class" in val else {}
+            return {"_class": _unwrap(val["_class"])[0]} if "_class" in val else {}
         return _export_tree(val, sub)
     if isinstance(val, dict):
         if sub is None:

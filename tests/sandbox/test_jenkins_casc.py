@@ -250,3 +250,16 @@ unclassified:
     bad = jenkins_factory(casc=None, casc_files={"00.yaml": chart, "10-crumb.yaml": "jenkins:\n  crumbIssuer:\n    standard:\n      excludeClientIPFromCrumb: true\n"}, wait=False)
     assert bad.wait_until_up(10) == "casc_failure"
     assert "class hudson.security.csrf.DefaultCrumbIssuer : excludeClientIPFromCrumb" in bad.state_message
+
+
+def test_comma_separated_sources_and_override_strategy(jenkins_factory, tmp_path):
+    a = tmp_path / "a.yaml"
+    b = tmp_path / "b.yaml"
+    a.write_text(CASC_SECURED + CREDS)
+    b.write_text("jenkins:\n  systemMessage: from b\n" + CREDS.replace("git-user", "other"))
+    j = jenkins_factory(casc=None, env={"CASC_JENKINS_CONFIG": f"{a}, {b}", "GIT_PASSWORD": "p"})
+    assert j.config.system_message == "from b"                                # scalar: later source wins
+    assert [c.id for c in j.config.credentials] == ["git-user", "other"]      # sequences concatenate
+    j2 = jenkins_factory(casc=None, env={"CASC_JENKINS_CONFIG": f"{a},{b}", "GIT_PASSWORD": "p",
+                                         "CASC_MERGE_STRATEGY": "override"})
+    assert [c.id for c in j2.config.credentials] == ["other"]                 # override: replaced

@@ -108,3 +108,17 @@ def test_python_jenkins_view_jobs(jenkins):
     server.create_job("v1", freestyle())
     assert [j["name"] for j in server.get_jobs(view_name="all")] == ["v1"]
     assert server.view_exists("all") and not server.view_exists("nope")
+
+
+def test_python_jenkins_queue_info_and_cancel(jenkins):
+    server = pyjenkins.Jenkins(jenkins.url, "admin", ADMIN_PASSWORD, timeout=10)
+    server.get_whoami()
+    server.create_job("later", freestyle(quiet=60))
+    qid = server.build_job("later")
+    q = server.get_queue_info()
+    assert [i["id"] for i in q] == [qid]
+    assert q[0]["task"]["name"] == "later" and q[0]["why"].startswith("In the quiet period")
+    assert q[0]["actions"][0]["causes"][0]["shortDescription"] == "Started by user admin"
+    server.cancel_queue(qid)
+    assert server.get_queue_info() == []
+    assert server.get_queue_item(qid)["cancelled"] is True
