@@ -262,3 +262,16 @@ def test_out_of_process_sandbox_runs_the_control_plane(sandbox_session):
         assert time.monotonic() < deadline, "namespace not removed"
         time.sleep(0.3)
     assert "NotFound" in sb.kubectl("get", "ns", ns, check=False).stderr
+
+
+def test_rollout_status_fails_after_progress_deadline(cp):
+    ns = cp.namespace()
+    dep = deployment("stuck", image="example.invalid/nothing:1")
+    dep["spec"]["progressDeadlineSeconds"] = 2
+    cp.apply(dep, ns=ns)
+    proc = cp.kubectl("rollout", "status", "deployment/stuck", "-n", ns, "--timeout=30s", check=False)
+    assert proc.returncode != 0
+    assert 'deployment "stuck" exceeded its progress deadline' in proc.stderr
+    cond = [c for c in cp.get("deployments", ns, "stuck", group="apps")["status"]["conditions"]
+            if c["type"] == "Progressing"][0]
+    assert (cond["status"], cond["reason"]) == ("False", "ProgressDeadlineExceeded")

@@ -418,12 +418,12 @@ class DeploymentController(_Base):
         conds = [dict(c) for c in status.get("conditions") or []]
         ts = now_iso()
 
-        def put(ctype, st, reason, message):
+        def put(ctype, st, reason, message, touch=False):
             for c in conds:
                 if c["type"] == ctype:
                     if c.get("status") != st:
                         c["lastTransitionTime"] = ts
-                    if (c.get("status"), c.get("reason"), c.get("message")) != (st, reason, message):
+                    if touch or (c.get("status"), c.get("reason"), c.get("message")) != (st, reason, message):
                         c["lastUpdateTime"] = ts
                     c.update(status=st, reason=reason, message=message)
                     return
@@ -452,7 +452,9 @@ class DeploymentController(_Base):
                           != {k: (d.get("status") or {}).get(k) for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")})
             last = parse_time(prog.get("lastUpdateTime")) if prog else None
             if progressed or prog is None or prog.get("reason") == "NewReplicaSetAvailable":
-                put("Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.')
+                # progress.go: every observed progress refreshes lastUpdateTime (the deadline clock)
+                put("Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.',
+                    touch=progressed)
             elif last is not None and time.time() - last > deadline and prog.get("reason") != "ProgressDeadlineExceeded":
                 put("Progressing", "False", "ProgressDeadlineExceeded", f'ReplicaSet "{rs_name}" has timed out progressing.')
         order = {"Available": 0, "Progressing": 1}
