@@ -561,8 +561,10 @@ class JenkinsInstance:
                     self.log(f"WARNING\tjenkins.model.Jenkins: dropping cloud of unavailable plugin {e.get('symbol')}")
                     continue
                 try:
+                    # loading persisted state is lenient like XStream (RobustReflectionConverter)
                     cfg.clouds.append((conf.symbol, conf.configure(yaml.safe_load(e.text or "{}") or {},
-                                                                   ConfigurationContext(jenkins=self))))
+                                                                   ConfigurationContext(jenkins=self, unknown="warn",
+                                                                                        deprecated="warn"))))
                 except ConfiguratorError as exc:
                     self.log(f"WARNING\tjenkins.model.Jenkins: failed to load cloud: {exc}")
         lp = self.home / "jenkins.model.JenkinsLocationConfiguration.xml"
