@@ -314,6 +314,42 @@ def test_jenkins_kubernetes_cloud_cycle(env):
     assert result["failed"] and "connect_timeout must be at least 5" in result["msg"] and mutating == []
 
 
+def _export(env):
+    """The live JCasC export, read directly (password auth: crumb + session cookie)."""
+    import http.cookiejar
+    import urllib.request
+    auth = "Basic " + base64.b64encode(("admin:" + ADMIN_PASSWORD).encode()).decode()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    request = urllib.request.Request(env.url + "/crumbIssuer/api/json", headers={"Authorization": auth})
+    with opener.open(request, timeout=30) as response:
+        crumb = json.loads(response.read())
+    request = urllib.request.Request(env.url + "/configuration-as-code/export", data=b"", method="POST",
+                                     headers={"Authorization": auth, crumb["crumbRequestField"]: crumb["crumb"]})
+    with opener.open(request, timeout=30) as response:
+        return yaml.safe_load(response.read())
+
+
+def test_cloud_survives_controller_restart(env):
+    old = env.store.list("", "v1", "pods", namespace=NS, label_selector="app=jenkins")[0][0]["metadata"]["name"]
+    env.kubectl("-n", NS, "delete", "pod", old, "--wait=false")
+
+    def back():
+        pods = env.store.list("", "v1", "pods", namespace=NS, label_selector="app=jenkins")[0]
+        if not any(p["metadata"]["name"] != old and p["status"].get("phase") == "Running" for p in pods):
+            return False
+        try:
+            return bool(_export(env))
+        except Exception:  # pylint: disable=broad-except  # 503 while starting
+            return False
+    wait(back, timeout=180, what="a new controller pod serving the JCasC export")
+    clouds = [c["kubernetes"] for c in _export(env)["jenkins"]["clouds"]]
+    seed = [c for c in clouds if c["name"] == "kubernetes"]
+    assert len(seed) == 1 and seed[0]["templates"][0]["name"] == "haimaxy-jnlp"
+    assert seed[0]["jenkinsTunnel"] == "jenkins-agent.kube-ops.svc.cluster.local:50000"
+    # and the module agrees: nothing to change after the restart
+    env.cycle_step("jenkins_kubernetes_cloud", SEED_CLOUD, False)
+
+
 def test_jenkins_job_cycle(env):
     spec = {"name": "smoke", "label": "haimaxy-jnlp", "shell": ["kubectl get pods -n kube-ops"],
             "description": "smoke"}
