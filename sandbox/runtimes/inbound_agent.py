@@ -192,6 +192,26 @@ class InboundAgent(RunningContainer):
             raise AgentIOError(f"{self.url} provided port:{ep_port} is not reachable on host {host}")
         return host, ep_port, identity
 
+    def _websocket_endpoint(self):
+        """-webSocket: only JENKINS_URL is used (hudson.remoting.Engine#runWebSocket, ``<url>wsagents/``).
+        The channel is carried by the controller's agent listener here (an internal detail: no
+        agent port/Service is needed, as with a real WebSocket agent)."""
+        from . import jenkins_controller
+        base = self.url if self.url.endswith("/") else self.url + "/"
+        p = urlsplit(base)
+        port = p.port or (443 if p.scheme == "https" else 80)
+        try:
+            target = self._resolve(p.hostname, port)
+            socket.create_connection(target, timeout=5).close()
+        except OSError as exc:
+            raise AgentIOError(f"Failed to connect to {base}wsagents/: {exc}")
+        inst = jenkins_controller.instance_for_http_address(target)
+        if inst is None or inst.agent_address is None:
+            raise AgentIOError(f"{base}wsagents/ is invalid: 404 Not Found")
+        self.status("WebSocket connection open")
+        host, aport = inst.agent_address
+        return host, aport, None
+
     def _run(self):
         from . import jenkins_controller
         ctx = self.ctx
@@ -200,18 +220,28 @@ class InboundAgent(RunningContainer):
         workdir = self.env.get("JENKINS_AGENT_WORKDIR") or "/home/jenkins/agent"
         self._log("org.jenkinsci.remoting.engine.WorkDirManager initializeWorkDir", "INFO",
                   f"Using {workdir}/remoting as a remoting work directory")
-        if not self.url or not self.secret or not self.name:
+        direct = self.env.get("JENKINS_DIRECT_CONNECTION") or None
+        websocket = (self.env.get("JENKINS_WEB_SOCKET") or "").lower() == "true"
+        if not (self.url or direct) or not self.secret or not self.name:
             # agent.jar argument checks: no -url / -direct, or missing secret/name
-            missing = "-url or -direct" if not self.url else ("-secret" if not self.secret else "-name")
+            missing = "-url or -direct" if not (self.url or direct) else ("-secret" if not self.secret else "-name")
             self.ctx.log(f"{missing} is required")
             self._exit = 1
             return
         delay = 0
         while not self._stop.is_set():
-            self.status(f"Locating server among [{self.url}]")
+            if not direct:
+                self.status(f"Locating server among [{self.url}]")
             try:
-                host, port, identity = self._discover()
-            except AgentIOError as exc:
+                if direct:
+                    # -direct host:port: no HTTP at all (Engine#innerRun with directConnection)
+                    host, _, p = direct.rpartition(":")
+                    host, port, identity = host, int(p), self.env.get("JENKINS_INSTANCE_IDENTITY")
+                elif websocket:
+                    host, port, identity = self._websocket_endpoint()
+                else:
+                    host, port, identity = self._discover()
+            except (AgentIOError, ValueError) as exc:
                 self.status(f"Could not locate server among [{self.url}]: {exc}")
                 delay = min(10, delay * 2 + 1)        # RetryUtils.ExponentialRetry
                 self.status(f"Waiting {delay} second{'s' if delay != 1 else ''} before retry")
@@ -219,12 +249,13 @@ class InboundAgent(RunningContainer):
                     return
                 continue
             delay = 0
-            self.status("Agent discovery successful\n"
-                        f"  Agent address: {host}\n  Agent port:    {port}\n  Identity:      {_fingerprint(identity)}")
-            self.status("Handshaking")
-            self.status(f"Connecting to {host}:{port}")
+            if not websocket:
+                self.status("Agent discovery successful\n"
+                            f"  Agent address: {host}\n  Agent port:    {port}\n  Identity:      {_fingerprint(identity)}")
+                self.status("Handshaking")
+                self.status(f"Connecting to {host}:{port}")
             try:
-                target = self._resolve(host, port)
+                target = (host, port) if websocket else self._resolve(host, port)
                 sock = socket.create_connection(target, timeout=10)
             except OSError as exc:
                 self.status(f"Could not connect to {host}:{port}: {exc}")

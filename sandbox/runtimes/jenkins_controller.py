@@ -34,6 +34,7 @@ REF_DIR = "/usr/share/jenkins/ref"
 
 _lock = threading.Lock()
 _by_agent_addr = {}       # (host, port) -> JenkinsInstance
+_by_http_addr = {}        # (host, port) -> JenkinsInstance
 
 
 def matches(image, container, pod):
@@ -46,6 +47,11 @@ def matches(image, container, pod):
 def instance_for_agent_address(addr):
     with _lock:
         return _by_agent_addr.get(tuple(addr))
+
+
+def instance_for_http_address(addr):
+    with _lock:
+        return _by_http_addr.get(tuple(addr))
 
 
 def node_exists(jenkins, name):
@@ -136,6 +142,7 @@ class ControllerContainer(RunningContainer):
         ctx.expose(self.agent_container_port, host, self.agent_loopback_port)
         with _lock:
             _by_agent_addr[(host, self.agent_loopback_port)] = self.instance
+            _by_http_addr[(host, self.instance.http_port)] = self.instance
 
     def _map(self, container_path):
         p = self.ctx.host_path(container_path)
@@ -153,8 +160,9 @@ class ControllerContainer(RunningContainer):
         if self._exit is not None:
             return
         with _lock:
-            for k in [k for k, v in _by_agent_addr.items() if v is self.instance]:
-                del _by_agent_addr[k]
+            for table in (_by_agent_addr, _by_http_addr):
+                for k in [k for k, v in table.items() if v is self.instance]:
+                    del table[k]
         try:
             self.instance.stop()
         finally:

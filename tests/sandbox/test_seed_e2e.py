@@ -100,6 +100,13 @@ CASC = {
                 "templates": [{"name": "bad-url", "label": "bad-url", "slaveConnectTimeout": 4,
                                "nodeSelector": "kubernetes.io/hostname=node1"}]}},
             {"kubernetes": {
+                "name": "websocket",
+                "namespace": NS,
+                "webSocket": True,
+                "jenkinsUrl": "http://jenkins.kube-ops:8080",
+                "templates": [{"name": "ws-agent", "label": "ws-agent",
+                               "nodeSelector": "kubernetes.io/hostname=node1"}]}},
+            {"kubernetes": {
                 "name": "no-rbac",
                 "namespace": "default",
                 "jenkinsUrl": "http://jenkins.kube-ops.svc.cluster.local:8080",
@@ -559,3 +566,12 @@ def test_instance_cap_limits_concurrent_agent_pods(env):
     t.join()
     assert max(peak) == 1, peak                 # instanceCap 1: never two capped pods at once
     assert len(seen) == 2                        # one one-shot pod per build
+
+
+def test_websocket_agent_needs_only_the_http_url(env):
+    # no jenkinsTunnel and the "jenkins" Service has no port 50000: a TCP agent would fail with
+    # "provided port:50000 is not reachable"; a WebSocket agent only needs JENKINS_URL
+    env.server.create_job("ws", freestyle("ws-agent", "echo ws=$JENKINS_WEB_SOCKET"))
+    info, console = run_build(env, "ws")
+    assert info["result"] == "SUCCESS", console
+    assert "ws=true" in console and "JENKINS_TUNNEL" not in console
