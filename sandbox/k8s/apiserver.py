@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
-from .api import discovery, errors, managedfields, patch as patchmod, tables
+from .api import discovery, errors, managedfields, patch as patchmod, schema, tables
 from .api.auth import Attributes, UserInfo, forbidden_error
 from .api.errors import ApiError
 
@@ -139,6 +139,11 @@ def _decode_continue(token):
         return d["rv"], d["start"]
     except Exception:
         raise errors.bad_request("continue key is not valid: invalid continue token")
+
+
+def _warnings(msgs):
+    # handlers/responsewriters: "Warning: 299 - \"text\"" (RFC 7234 warn-code 299)
+    return {"Warning": ['299 - %s' % json.dumps(m) for m in msgs]} if msgs else {}
 
 
 def _wants_table(accept):
@@ -306,7 +311,8 @@ class APIHandler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Audit-Id", str(id(result)))
         for k, v in result.headers.items():
-            self.send_header(k, v)
+            for item in (v if isinstance(v, list) else [v]):
+                self.send_header(k, item)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -411,6 +417,7 @@ class APIHandler(BaseHTTPRequestHandler):
                 raise errors.method_not_supported(res.group, res.plural, "create")
             obj = self._decode(body)
             self._check_kind(res, obj)
+            obj, warns = schema.decode(res, obj, _q(query, "fieldValidation"))
             meta = obj.setdefault("metadata", {})
             if res.namespaced:
                 if meta.get("namespace") and meta["namespace"] != ns:
@@ -422,10 +429,11 @@ class APIHandler(BaseHTTPRequestHandler):
                     "Required", "metadata.name", detail="name or generateName is required")])
             created = store.create(res.group, res.version, res.plural, obj, dry_run=dry_run,
                                    field_manager=_field_manager(query, self.headers))
-            return _Body(201, created)
+            return _Body(201, created, headers=_warnings(warns))
         if verb == "update":
             obj = self._decode(body)
             self._check_kind(res, obj)
+            obj, warns = schema.decode(res, obj, _q(query, "fieldValidation"))
             meta = obj.setdefault("metadata", {})
             if meta.get("name") and meta["name"] != info.name:
                 raise errors.bad_request("the name of the object (%s) does not match the name on the URL (%s)"
@@ -439,7 +447,7 @@ class APIHandler(BaseHTTPRequestHandler):
             fm = _field_manager(query, self.headers)
             try:
                 return _Body(200, store.update(res.group, res.version, res.plural, obj, dry_run=dry_run,
-                                               field_manager=fm))
+                                               field_manager=fm), headers=_warnings(warns))
             except ApiError as exc:
                 # rest.Updater AllowCreateOnUpdate: true for endpoints, leases, events, CRs? no
                 if exc.code == 404 and res.plural in ("endpoints", "leases", "events"):
@@ -640,6 +648,7 @@ class APIHandler(BaseHTTPRequestHandler):
                 raise errors.bad_request("apiVersion and kind are required for apply requests"
                                          if not applied.get("kind") else "apiVersion must be set")
             self._check_kind(res, applied)
+            schema.check_apply(res, applied, ns, info.name)
             meta = applied.setdefault("metadata", {})
             if meta.get("name") and meta["name"] != info.name:
                 raise errors.bad_request("the name of the object (%s) does not match the name on the URL (%s)"
@@ -681,11 +690,14 @@ class APIHandler(BaseHTTPRequestHandler):
                 raise errors.bad_request("the name of the object (%s) does not match the name on the URL (%s)"
                                          % (meta.get("name"), info.name))
             # a patch body's resourceVersion is a precondition (patch.go applyPatch)
+            patched, warns = schema.decode(res, patched, _q(query, "fieldValidation"))
+            warnings.extend(warns)
             return patched
 
+        warnings = []
         out = store.guaranteed_update(res.group, res.version, res.plural, ns, info.name, fn,
                                       subresource=subresource, dry_run=dry_run, field_manager=fm)
-        return _Body(200, out)
+        return _Body(200, out, headers=_warnings(warnings))
 
     # ------------------------------------------------------------------ subresources
     def _subresource(self, res, method, query, body, info, user, ns, dry_run, accept):
@@ -702,6 +714,7 @@ class APIHandler(BaseHTTPRequestHandler):
                 return _Body(200, store.get(res.group, res.version, res.plural, ns, info.name))
             if verb == "update":
                 obj = self._decode(body)
+                obj, _warns = schema.decode(res, obj, _q(query, "fieldValidation"))
                 obj.setdefault("metadata", {})["name"] = info.name
                 if res.namespaced:
                     obj["metadata"]["namespace"] = ns

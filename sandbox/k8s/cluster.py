@@ -232,7 +232,9 @@ class Cluster:
         with self._lock:
             if self._started:
                 return self
+            from .api import schema
             from .apiserver import APIServer
+            schema.preload()
             self.server = APIServer(self, self.address, self.port, str(self._cert), str(self._key))
             self.server.start()
             self._started = True

@@ -333,3 +333,57 @@ def test_table_output_negotiation(api_sandbox, ns):
         ["Name", "Ready", "Status", "Restarts", "Age"]
     assert table["rows"][0]["cells"][:4] == ["t", "0/2", "Pending", 0]
     assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
+
+
+def test_typed_decoding_like_go_structs(api_sandbox, ns):
+    """Wrong JSON types are 400s and unknown fields are dropped with a warning, as upstream's
+    decoder does (a templated `replicas: "2"` or an env `value: 1` fail on a real cluster too)."""
+    dep = _deployment("typed")
+    dep["metadata"]["namespace"] = ns
+    bad = json.loads(json.dumps(dep))
+    bad["spec"]["replicas"] = "2"
+    status, body = api_sandbox.request("POST", "/apis/apps/v1/namespaces/%s/deployments" % ns, bad)
+    assert status == 400 and body["reason"] == "BadRequest"
+    assert body["message"] == ('Deployment in version "v1" cannot be handled as a Deployment: json: cannot '
+                               'unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32')
+    bad = json.loads(json.dumps(dep))
+    bad["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = 1
+    status, body = api_sandbox.request("POST", "/apis/apps/v1/namespaces/%s/deployments" % ns, bad)
+    assert status == 400 and body["message"].endswith(
+        "cannot unmarshal number into Go struct field EnvVar.spec.template.spec.containers.env.value of type string")
+    typo = json.loads(json.dumps(dep))
+    typo["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
+    typo["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": 1, "memory": "1Gi"}}
+    ctx = __import__("ssl").create_default_context(cafile=api_sandbox.ca_file)
+    import http.client
+    conn = http.client.HTTPSConnection(api_sandbox.address, 6443, context=ctx, timeout=10)
+    conn.request("POST", "/apis/apps/v1/namespaces/%s/deployments" % ns, body=json.dumps(typo),
+                 headers={"Authorization": "Bearer " + api_sandbox.admin_token,
+                          "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    created = json.loads(resp.read())
+    assert resp.status == 201
+    assert resp.getheader("Warning") == \
+        '299 - "unknown field \\"spec.template.spec.containers[0].imagePullPolicyy\\""'
+    c = created["spec"]["template"]["spec"]["containers"][0]
+    assert "imagePullPolicyy" not in c and c["resources"]["requests"]["cpu"] == 1
+    status, body = api_sandbox.request(
+        "POST", "/apis/apps/v1/namespaces/%s/deployments?fieldValidation=Strict" % ns,
+        dict(typo, metadata={"name": "strict"}))
+    assert status == 400 and body["message"] == \
+        'strict decoding error: unknown field "spec.template.spec.containers[0].imagePullPolicyy"'
+    # server-side apply rejects both
+    cms = api_sandbox.dynamic().resources.get(api_version="v1", kind="ConfigMap")
+    with pytest.raises(Exception) as exc:
+        cms.server_side_apply(namespace=ns, field_manager="t", body={
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa-typo"}, "dataa": {"a": "b"}})
+    assert json.loads(exc.value.body)["message"] == (
+        "failed to create typed patch object (%s/ssa-typo; /v1, Kind=ConfigMap): .dataa: field not declared "
+        "in schema" % ns)
+    # kubectl --validate=false sends fieldValidation=Ignore: dropped silently
+    r = api_sandbox.kubectl("apply", "--validate=false", "-f", "-", input=json.dumps(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "warned", "namespace": ns},
+         "data": {"a": "b"}, "dataa": {"x": "y"}}))
+    assert r.stderr == ""
+    got = json.loads(api_sandbox.kubectl("get", "cm", "warned", "-n", ns, "-o", "json").stdout)
+    assert got["data"] == {"a": "b"} and "dataa" not in got
