@@ -60,7 +60,7 @@ def _port_free(address, port):
 
 def choose_address(state_dir, port=6443):
     """Reuse the state dir's previous address if its port is free, else a random free
-    127.x.y.z (x, y in 1..254; loopback only)."""
+    127.0.x.y (x, y in 1..254; loopback only; architecture.md §3)."""
     prev = state_dir / "pki" / "apiserver.address"
     if prev.exists():
         addr = prev.read_text().strip()
@@ -68,7 +68,7 @@ def choose_address(state_dir, port=6443):
             return addr
     rnd = random.SystemRandom()
     for _ in range(200):
-        addr = "127.%d.%d.%d" % (rnd.randint(1, 254), rnd.randint(1, 254), rnd.randint(1, 254))
+        addr = "127.0.%d.%d" % (rnd.randint(1, 254), rnd.randint(1, 254))
         if _port_free(addr, port):
             return addr
     raise SystemExit("no free loopback address found for port %d" % port)
