@@ -164,3 +164,17 @@ templates:
     [jnlp] = pod["spec"]["containers"]
     assert jnlp["resources"] == {"limits": {"memory": "1Gi"}}   # yaml gave resources: no default requests
     assert env_of(jnlp)["JENKINS_URL"] == "http://j/"
+
+
+def test_test_connection_outside_a_cluster_fails_like_fabric8():
+    from sandbox.jenkins.kubernetes_plugin.connection import render, test_connection
+
+    class J:          # a controller not running in a pod: no in-cluster context
+        env = {}
+    ok, msg = test_connection({"name": "k", "serverUrl": ""}, J())
+    assert not ok
+    assert msg == ("Error testing connection : java.io.IOException: kubernetes.default.svc: "
+                   "Name or service not known")
+    r = render(ok, msg)
+    assert r.status == 200 and r.body.startswith('<div class="error">Error testing connection')
+    assert test_connection({"name": "  "}, J()) == (False, "name is required")

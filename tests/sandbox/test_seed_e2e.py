@@ -86,6 +86,8 @@ CASC = {
                          {"hostPathVolume": {"hostPath": "/root/.kube", "mountPath": "/home/jenkins/.kube"}}]},
                     {"name": "keep-pod", "label": "keep-pod", "podRetention": "always",
                      "nodeSelector": "kubernetes.io/hostname=node1"},
+                    {"name": "idle", "label": "idle", "idleMinutes": 10,
+                     "nodeSelector": "kubernetes.io/hostname=node1"},
                     {"name": "capped", "label": "capped", "instanceCap": 1,
                      "nodeSelector": "kubernetes.io/hostname=node1"},
                     {"name": "no-kube", "label": "no-kube", "serviceAccount": "default",
@@ -336,6 +338,14 @@ def test_test_connection(env):
                     'Service account may have been revoked. pods is forbidden: User '
                     '&quot;system:serviceaccount:kube-ops:jenkins&quot; cannot list resource &quot;pods&quot; '
                     'in API group &quot;&quot; in the namespace &quot;default&quot;.</div>'), body
+    # explicit serverUrl without credentials keeps the auto-configured token and CA
+    st, _, body = crumb_post(env, path, {"name": "k", "serverUrl": "https://kubernetes.default.svc",
+                                         "namespace": NS})
+    assert body.startswith('<div class="ok">Connected to Kubernetes v1.'), body
+    st, _, body = crumb_post(env, path, {"name": "k", "serverUrl": "https://kubernetes.nowhere.svc",
+                                         "namespace": NS})
+    assert body == ('<div class="error">Error testing connection https://kubernetes.nowhere.svc: '
+                    'java.io.IOException: kubernetes.nowhere.svc: Name or service not known</div>'), body
     st, _, body = crumb_post(env, path, {"name": ""})
     assert body == '<div class="error">name is required</div>'
     st, hdrs, _ = env.http(env.url + path)
@@ -575,3 +585,16 @@ def test_websocket_agent_needs_only_the_http_url(env):
     info, console = run_build(env, "ws")
     assert info["result"] == "SUCCESS", console
     assert "ws=true" in console and "JENKINS_TUNNEL" not in console
+
+
+def test_idle_agent_is_reused_and_reaped_when_its_pod_is_deleted(env):
+    env.server.create_job("idle-a", freestyle("idle", "echo one"))
+    info1, _ = run_build(env, "idle-a")
+    info2, _ = run_build(env, "idle-a")
+    assert info1["result"] == info2["result"] == "SUCCESS"
+    pod = info1["builtOn"]
+    assert info2["builtOn"] == pod                        # CloudRetentionStrategy: kept while idle
+    assert [p for p in env.pods(NS, "jenkins/label=idle") if p["metadata"]["name"] == pod]
+    env.kubectl("delete", "pod", "-n", NS, pod, "--wait=false")
+    wait(lambda: pod not in [n["name"] for n in env.server.get_nodes()], timeout=30,
+         what="node removed after its pod was deleted")

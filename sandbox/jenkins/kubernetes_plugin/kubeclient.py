@@ -169,8 +169,11 @@ class KubernetesClient:
             qs = "?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in query.items())
             display += qs
         ns = self.in_cluster.namespace if self.in_cluster else None
+        resolver = getattr(getattr(self.in_cluster, "cluster", None), "resolver", None)
+        if resolver is None:
+            # a controller that does not run in a sandbox pod has no cluster DNS at all
+            raise self._io_failure(method, path, OSError(f"{p.hostname}: Name or service not known"))
         try:
-            resolver = self.in_cluster.cluster.resolver
             target = resolver.resolve(p.hostname, port, namespace=ns)
         except OSError as exc:
             raise self._io_failure(method, path, exc)
