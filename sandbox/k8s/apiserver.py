@@ -378,8 +378,19 @@ class APIHandler(BaseHTTPRequestHandler):
                 return _Body(200, doc)
         if path == "/":
             return _Body(200, {"paths": sorted(["/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/version"])})
-        # /openapi/v2 and /openapi/v3 are not served (see README): kubectl and the Python
-        # clients then fall back to their built-in type information.
+        if path in ("/openapi/v3", "/openapi/v3/"):
+            return _Body(200, discovery.openapi_v3_root(reg))
+        if path.startswith("/openapi/v3/"):
+            gv = [p for p in path[len("/openapi/v3/"):].split("/") if p]
+            doc = None
+            if len(gv) == 2 and gv[0] == "api":
+                doc = discovery.openapi_v3_group_version(reg, "", gv[1])
+            elif len(gv) == 3 and gv[0] == "apis":
+                doc = discovery.openapi_v3_group_version(reg, gv[1], gv[2])
+            if doc:
+                return _Body(200, doc)
+        # /openapi/v2 is not served and the v3 documents carry no schemas (see README): kubectl
+        # and the Python clients fall back to their built-in type information.
         return _Body(404, _status_404_page(), "application/json")
 
     # ------------------------------------------------------------------ resources
@@ -690,7 +701,7 @@ class APIHandler(BaseHTTPRequestHandler):
                 raise errors.bad_request("the name of the object (%s) does not match the name on the URL (%s)"
                                          % (meta.get("name"), info.name))
             # a patch body's resourceVersion is a precondition (patch.go applyPatch)
-            patched, warns = schema.decode(res, patched, _q(query, "fieldValidation"))
+            patched, warns = schema.decode(res, patched, _q(query, "fieldValidation"), body=False)
             warnings.extend(warns)
             return patched
 

@@ -370,8 +370,9 @@ def test_typed_decoding_like_go_structs(api_sandbox, ns):
     status, body = api_sandbox.request(
         "POST", "/apis/apps/v1/namespaces/%s/deployments?fieldValidation=Strict" % ns,
         dict(typo, metadata={"name": "strict"}))
-    assert status == 400 and body["message"] == \
-        'strict decoding error: unknown field "spec.template.spec.containers[0].imagePullPolicyy"'
+    assert status == 400 and body["message"] == (
+        'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field '
+        '"spec.template.spec.containers[0].imagePullPolicyy"')
     # server-side apply rejects both
     cms = api_sandbox.dynamic().resources.get(api_version="v1", kind="ConfigMap")
     with pytest.raises(Exception) as exc:

@@ -217,3 +217,19 @@ spec:
     dep = json.loads(api_sandbox.kubectl("get", "deploy", "lists", "-n", ns, "-o", "json").stdout)
     assert "kubectl.kubernetes.io/restartedAt" in dep["spec"]["template"]["metadata"]["annotations"]
     assert dep["metadata"]["generation"] == 4
+
+
+def test_plain_kubectl_apply_validates_on_the_server(api_sandbox, ns):
+    """Without --validate=false kubectl asks /openapi/v3 whether PATCH takes fieldValidation,
+    then sends fieldValidation=Strict and lets the server reject unknown fields."""
+    good = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain, namespace: %s}\ndata: {x: '1'}\n" % ns
+    assert "configmap/plain created" in api_sandbox.kubectl("apply", "-f", "-", input=good).stdout
+    assert "configmap/plain configured" in api_sandbox.kubectl(
+        "apply", "-f", "-", input=good.replace("'1'", "'2'")).stdout
+    typo = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo, namespace: %s}\ndataa: {x: '1'}\n" % ns
+    r = api_sandbox.kubectl("apply", "-f", "-", input=typo, check=False)
+    assert r.returncode == 1
+    assert ('Error from server (BadRequest): error when creating "STDIN": ConfigMap in version "v1" cannot be '
+            'handled as a ConfigMap: strict decoding error: unknown field "dataa"') in r.stderr
+    r = api_sandbox.kubectl("get", "cm", "typo", "-n", ns, check=False)
+    assert r.returncode == 1

@@ -62,3 +62,58 @@ def resource_list(registry, group, version):
             out.append(se)
     gv = version if not group else "%s/%s" % (group, version)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}
+
+
+# ---------------------------------------------------------------------------- OpenAPI v3 (partial)
+_PATCH_PARAMS = [
+    {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
+    {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
+    {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": True}},
+    {"name": "force", "in": "query", "schema": {"type": "boolean", "uniqueItems": True}},
+]
+
+
+def _gv_path(group, version):
+    return "api/%s" % version if not group else "apis/%s/%s" % (group, version)
+
+
+def openapi_v3_root(registry):
+    """/openapi/v3: the group-version index (staging/src/k8s.io/kube-openapi/pkg/handler3)."""
+    paths = {}
+    for group, versions in registry.groups().items():
+        for v in versions:
+            gv = _gv_path(group, v)
+            paths[gv] = {"serverRelativeURL": "/openapi/v3/%s?hash=%s" % (
+                gv, hashlib.sha512(gv.encode()).hexdigest()[:128].upper())}
+    return {"paths": paths}
+
+
+def openapi_v3_group_version(registry, group, version):
+    """A partial OpenAPI v3 document for one group-version: the paths with their operations and
+    query parameters (so that kubectl sees ``fieldValidation`` support on PATCH, as
+    staging/src/k8s.io/cli-runtime/pkg/resource/query_param_verifier_v3.go checks), but no
+    component schemas (kubectl falls back to its compiled-in types)."""
+    resources = registry.for_group_version(group, version)
+    if not resources:
+        return None
+    prefix = "/" + _gv_path(group, version)
+    paths = {}
+    for res in resources:
+        if not res.storage:
+            continue
+        gvk = {"group": res.group, "version": res.version, "kind": res.kind}
+        ns = "/namespaces/{namespace}" if res.namespaced else ""
+        item = "%s%s/%s/{name}" % (prefix, ns, res.plural)
+        coll = "%s%s/%s" % (prefix, ns, res.plural)
+        paths[coll] = {"post": {"x-kubernetes-action": "post", "x-kubernetes-group-version-kind": gvk,
+                                "parameters": _PATCH_PARAMS[:3], "responses": {}},
+                       "get": {"x-kubernetes-action": "list", "x-kubernetes-group-version-kind": gvk,
+                               "responses": {}}}
+        paths[item] = {"patch": {"x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk,
+                                 "parameters": list(_PATCH_PARAMS), "responses": {}},
+                       "put": {"x-kubernetes-action": "put", "x-kubernetes-group-version-kind": gvk,
+                               "parameters": _PATCH_PARAMS[:3], "responses": {}},
+                       "get": {"x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk,
+                               "responses": {}}}
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "unversioned"},
+            "paths": paths, "components": {"schemas": {}}}

@@ -152,8 +152,9 @@ def _check(value, t, ctx, struct, gopath, path, field, in_map=False):
     return out
 
 
-def decode(res, obj, field_validation=None):
-    """(pruned object, warnings) for a create/update body or a patched object; raises 400."""
+def decode(res, obj, field_validation=None, body=True):
+    """(pruned object, warnings) for a create/update body (``body=True``: errors carry
+    transformDecodeError's prefix) or a patched object; raises 400."""
     name = model_name(res)
     cls = _model(name) if name else None
     if cls is None:
@@ -165,8 +166,12 @@ def decode(res, obj, field_validation=None):
                                  % (res.kind, res.version, res.kind, ctx.type_error[0]))
     unknown = [u for u in ctx.unknown if u not in ("apiVersion", "kind")]
     if unknown and field_validation == "Strict":
-        # apimachinery/pkg/runtime/serializer/json: strict decoding errors
-        raise errors.bad_request("strict decoding error: " + ", ".join('unknown field "%s"' % u for u in unknown))
+        # apimachinery/pkg/runtime/serializer/json: strict decoding errors, wrapped by
+        # handlers/rest.go transformDecodeError for request bodies
+        msg = "strict decoding error: " + ", ".join('unknown field "%s"' % u for u in unknown)
+        if body:
+            msg = '%s in version "%s" cannot be handled as a %s: %s' % (res.kind, res.version, res.kind, msg)
+        raise errors.bad_request(msg)
     if field_validation == "Ignore":
         return pruned, []
     return pruned, ['unknown field "%s"' % u for u in unknown]
