@@ -511,8 +511,8 @@ class JenkinsHandler(BaseHTTPRequestHandler):
             if addr is None or J.slave_agent_port == -1:
                 raise HttpError(404, page("Not Found", "<p>TCP agent listener is disabled</p>").body)
             return Response(200, b"Jenkins", "text/plain;charset=utf-8",
-                            {**self.jheaders(), "X-Jenkins-JNLP-Port": str(J.slave_agent_port),
-                             "X-Hudson-JNLP-Port": str(J.slave_agent_port),
+                            {**self.jheaders(), "X-Jenkins-JNLP-Port": str(J.advertised_agent_port),
+                             "X-Hudson-JNLP-Port": str(J.advertised_agent_port),
                              "X-Jenkins-Agent-Protocols": "JNLP4-connect, Ping",
                              "X-Instance-Identity": base64.b64encode(J.jnlp_key[:32]).decode()})
         if first in ("scriptText", "script"):

@@ -295,7 +295,10 @@ class JenkinsInstance:
             if port_env:
                 self.slave_agent_port = int(port_env)
             elif fresh:
-                self.slave_agent_port = 50000 if self.agent_port is not None else -1
+                # Jenkins#slaveAgentPort initial value: 0 (random port) unless the system property
+                # jenkins.model.Jenkins.slaveAgentPort is set (the official image's jenkins.sh passes
+                # JENKINS_SLAVE_AGENT_PORT through it)
+                self.slave_agent_port = 0
         # JCasC (ConfigurationAsCode#init, after SYSTEM_CONFIG_LOADED)
         casc_applied = False
         if self.plugin_manager.is_active("configuration-as-code"):
@@ -752,14 +755,20 @@ class JenkinsInstance:
     # agent TCP listener ------------------------------------------------------------------------
 
     def _open_agent_listener(self):
-        want = self.agent_port is not None and self.slave_agent_port != -1
+        """``TcpSlaveAgentListener``: on ``agent_port`` when the runtime maps one (the container port is
+        then ``slaveAgentPort``), else on ``slaveAgentPort`` itself (0 = a random port); -1 = disabled."""
+        want = self.slave_agent_port != -1
+        bind_port = int(self.agent_port) if self.agent_port is not None else max(0, self.slave_agent_port)
+        if want and self._agent_sock is not None and self.agent_port is None and self.slave_agent_port > 0 \
+                and self._agent_sock.getsockname()[1] != self.slave_agent_port:
+            self._close_agent_listener()
         if want and self._agent_sock is None:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                s.bind((self.listen_host, int(self.agent_port)))
+                s.bind((self.listen_host, bind_port))
             except OSError as exc:
-                self.log(f"SEVERE\thudson.TcpSlaveAgentListener: Failed to listen on port {self.agent_port}: {exc}")
+                self.log(f"SEVERE\thudson.TcpSlaveAgentListener: Failed to listen on port {bind_port}: {exc}")
                 s.close()
                 return
             s.listen(16)
@@ -769,6 +778,13 @@ class JenkinsInstance:
             self._agent_thread.start()
         elif not want:
             self._close_agent_listener()
+
+    @property
+    def advertised_agent_port(self):
+        """``X-Jenkins-JNLP-Port``: the configured port, or the one really bound for 0."""
+        if self._agent_sock is None:
+            return None
+        return self.slave_agent_port if self.slave_agent_port > 0 else self._agent_sock.getsockname()[1]
 
     def _close_agent_listener(self):
         with self.lock:

@@ -296,3 +296,10 @@ def test_tcp_agent_listener_protocol(jenkins_factory):
     j2 = jenkins_factory(casc_files={"50-port.yaml": "jenkins:\n  slaveAgentPort: -1\n"}, agent_port=_free_port())
     assert j2.agent_address is None
     assert Http(j2.url).get("/tcpSlaveAgentListener/").status == 404
+
+
+def test_default_agent_port_is_random(jenkins_factory):
+    j = jenkins_factory(casc=None, plugins=[])
+    assert Http(j.url).get("/api/json").json()["slaveAgentPort"] == 0
+    r = Http(j.url).get("/tcpSlaveAgentListener/")
+    assert r.status == 200 and int(r.header("X-Jenkins-JNLP-Port")) == j.agent_address[1] > 0
