@@ -141,12 +141,14 @@ failures:
   elements: dict
   sample: [{name: nosuchplugin, message: "Jenkins scheduled no installation for nosuchplugin@latest"}]
 restart_required:
-  description: Jenkins still needs a restart to complete the change (O(restart=never)).
+  description:
+    - Jenkins still needs a restart to complete the change (O(restart=never)).
+    - In check mode, predicted for upgrades and removals.
   returned: always
   type: bool
   sample: false
 restarted:
-  description: Jenkins was restarted by this task.
+  description: Jenkins was restarted by this task (in check mode, would be restarted).
   returned: always
   type: bool
   sample: true

@@ -173,7 +173,8 @@ class Env:
             "module_defaults": {"group/kubeops.jenkins.jenkins": {
                 "url": self.url, "username": "admin", "password": ADMIN_PASSWORD}},
             "tasks": [
-                {"name": "module under test", "kubeops.jenkins.%s" % module: args, "register": "r",
+                {"name": "module under test", module if "." in module else "kubeops.jenkins.%s" % module: args,
+                 "register": "r",
                  "ignore_errors": True},
                 {"name": "save the result", "ansible.builtin.copy": {"content": "{{ r | to_nice_json }}",
                                                                      "dest": str(out)}, "check_mode": False},

@@ -250,6 +250,11 @@ def _ensure(client, params, check_mode):
         "_before": {n: installed[n].get("version") for n in wanted if n in installed},
     }
     if check_mode or not result["changed"]:
+        # Upgrades always end "SuccessButRequiresRestart" and removals need one (reference §3.2).
+        if check_mode and (todo["upgrade"] or todo["remove"]):
+            restart_needed = True
+            result["restart_required"] = restart_needed and params.get("restart") == "never"
+            result["restarted"] = restart_needed and params.get("restart") != "never"
         result["plugins"] = _summary(installed, wanted, todo)
         return result
     restart_required = False

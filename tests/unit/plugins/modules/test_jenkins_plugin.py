@@ -137,6 +137,15 @@ def test_upgrade_requires_safe_restart_and_waits(fake_jenkins):
     assert pm.session == "s2"
 
 
+@pytest.mark.parametrize("restart, required, restarted", [("never", True, False), ("safe", False, True)])
+def test_check_mode_predicts_restart(fake_jenkins, restart, required, restarted):
+    PluginManager(fake_jenkins, {"kubernetes": "4000.v1", "kubernetes-client-api": "6"})
+    result, failed = run_module(jenkins_plugin.main, dict(name=["kubernetes@4423.vb_59f230b_ce53"], restart=restart),
+                                check_mode=True)
+    assert not failed and (result["restart_required"], result["restarted"]) == (required, restarted)
+    assert fake_jenkins.mutating() == []
+
+
 def test_restart_never_reports(fake_jenkins):
     PluginManager(fake_jenkins, {"kubernetes": "4000.v1", "kubernetes-client-api": "6"})
     result, failed = run_module(jenkins_plugin.main, dict(name=["kubernetes@4423.vb_59f230b_ce53"], restart="never"))

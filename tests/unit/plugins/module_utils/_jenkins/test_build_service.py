@@ -68,3 +68,12 @@ def test_pod_watcher_records_lifecycle_and_relists_on_410():
 
 def test_validate_accepts_defaults():
     bs.validate({"name": "smoke", "timeout": 600, "poll_interval": 2, "expected_result": ["SUCCESS"]})
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2026-11-24T15:44:06+00:00", "2026-11-24T15:44:06Z"), ("2026-11-24T15:44:06Z", "2026-11-24T15:44:06Z"),
+    ("2026-11-24T16:44:06+01:00", "2026-11-24T15:44:06Z"), (None, None), ("garbage", "garbage"),
+])
+def test_iso_timestamps(value, expected):
+    from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins import kube
+    assert kube._iso(value) == expected  # pylint: disable=protected-access

@@ -121,6 +121,13 @@ def test_casc_project_missing_parts():
 
 
 @pytest.mark.parametrize("value, expected", [
+    (None, ""), (True, "true"), (False, "false"), (5, "5"), (5.0, "5"), (5.5, "5.5"), ("x", "x"),
+])
+def test_scalar_text(value, expected):
+    assert compare.scalar_text(value) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
     ({"a": 1}, {"a": "1"}), (True, "true"), (None, None), (5.0, "5"), ([{"x": False}], [{"x": "false"}]),
 ])
 def test_normalise_casc(value, expected):
