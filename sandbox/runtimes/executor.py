@@ -15,10 +15,10 @@ mount namespace, so nothing leaks to the host):
 The rest of the filesystem (binaries such as ``sh``, ``kubectl``, ``docker``) is this machine's:
 image contents are not emulated.
 
-The command line and its echo follow ``hudson.tasks.Shell#buildCommandLine`` (``/bin/sh -xe
-<tmp script>``, or the ``#!`` interpreter) and ``hudson.Launcher#printCommandLine``
-(``[<workspace dir name>] $ /bin/sh -xe /tmp/jenkins123.sh``); the script file is
-``FilePath#createTextTempFile(…, "jenkins", ".sh", …)`` in the temp directory.
+The command line follows ``hudson.tasks.Shell#buildCommandLine`` (``/bin/sh -xe <tmp script>``, or
+the ``#!`` interpreter); the script file is ``FilePath#createTextTempFile(…, "jenkins", ".sh", …)``
+in the temp directory.  The ``[<workspace dir name>] $ /bin/sh -xe /tmp/jenkins123.sh`` echo
+(``hudson.Launcher#printCommandLine``) is written by the core before it calls ``run_shell``.
 """
 
 from __future__ import annotations

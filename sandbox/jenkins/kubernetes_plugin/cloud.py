@@ -334,6 +334,10 @@ class KubernetesSlave(Node):
                                    f"seconds, status: {status}")
             self.launched = True
             self._start_reaper()
+            if self.template.get("idleMinutes") == 0:
+                # OnceRetentionStrategy(cloud.retentionTimeout): an agent that never gets its task
+                # (e.g. the queue item was cancelled) is terminated after that many idle minutes
+                self._start_idle_watch(cloud.get("retentionTimeout"), once=True)
         except Exception as exc:    # KubernetesLauncher#launch catch (Throwable ex)
             if self.terminated or self._jvm_gone():
                 return
@@ -390,11 +394,18 @@ class KubernetesSlave(Node):
                 time.sleep(0.5)
         threading.Thread(target=watch, name=f"Reaper {self.name}", daemon=True).start()
 
-    def _start_idle_watch(self):
-        minutes = self.template.get("idleMinutes")
+    def _start_idle_watch(self, minutes=None, once=False):
+        """CloudRetentionStrategy(idleMinutes) / OnceRetentionStrategy idle fallback: terminate
+        after ``minutes`` idle (checked every second here; Jenkins checks once a minute)."""
+        minutes = self.template.get("idleMinutes") if minutes is None else minutes
+        if getattr(self, "_idle_watch", False):
+            return
+        self._idle_watch = True
 
         def watch():
             while not self.terminated and not self._jvm_gone():
+                if once and self._builds_done:
+                    return      # the one task ran; on_build_complete terminates
                 if self.idle and time.time() - self.idle_since >= minutes * 60:
                     self.terminate()
                     return
