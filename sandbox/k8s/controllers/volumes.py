@@ -104,6 +104,8 @@ class VolumeController(Controller):
         now = time.monotonic()
         if now - self._event_times.get(key, -1e9) < every:
             return
+        if len(self._event_times) > 10000:
+            self._event_times.clear()
         self._event_times[key] = now
         self.recorder.record(obj, etype, reason, message, component, kind=kind)
 
