@@ -181,6 +181,11 @@ class Store:
 
     def _emit(self, etype, res, obj, old=None):
         rv = self._rv
+        # watch events carry apiVersion/kind like every API object (clients decoding
+        # unstructured events, e.g. kubectl's informers, need them)
+        obj = self._out(res, obj)
+        if old is not None:
+            old = self._out(res, old)
         self._history.append((rv, etype, res.key, obj, old))
         if len(self._history) == self._history.maxlen:
             self._compacted_rv = self._history[0][0] - 1
@@ -560,7 +565,7 @@ class Store:
                     raise errors.gone("too old resource version: %d (%d)" % (rv, self._compacted_rv + 1))
                 for hrv, etype, key, obj, old in self._history:
                     if hrv > rv and key == res.key:
-                        w._offer(etype, self._out(res, obj), self._out(res, old) if old else None)
+                        w._offer(etype, obj, old)
             self._watches.append(w)
         return w
 

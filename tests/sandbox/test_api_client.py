@@ -208,6 +208,15 @@ def test_watch_selectors_timeout_resume_and_gone(api_sandbox, ns):
 
 
 def test_watch_bookmarks_raw(api_sandbox, ns):
+    rv = api_sandbox.request("GET", "/api/v1/namespaces/%s/configmaps" % ns)[1]["metadata"]["resourceVersion"]
+    api_sandbox.request("POST", "/api/v1/namespaces/%s/configmaps" % ns, {"metadata": {"name": "ev"}})
+    api_sandbox.request("DELETE", "/api/v1/namespaces/%s/configmaps/ev" % ns)
+    status, body = api_sandbox.request(
+        "GET", "/api/v1/namespaces/%s/configmaps?watch=1&resourceVersion=%s&timeoutSeconds=1" % (ns, rv))
+    events = [json.loads(x) for x in body.strip().splitlines()]
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "ev"), ("DELETED", "ev")]
+    for e in events:   # unstructured decoders (kubectl's informers) need kind/apiVersion
+        assert (e["object"]["kind"], e["object"]["apiVersion"]) == ("ConfigMap", "v1")
     status, body = api_sandbox.request(
         "GET", "/api/v1/namespaces/%s/configmaps?watch=1&allowWatchBookmarks=true&timeoutSeconds=2" % ns)
     assert status == 200
