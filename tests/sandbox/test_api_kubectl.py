@@ -233,3 +233,27 @@ def test_plain_kubectl_apply_validates_on_the_server(api_sandbox, ns):
             'handled as a ConfigMap: strict decoding error: unknown field "dataa"') in r.stderr
     r = api_sandbox.kubectl("get", "cm", "typo", "-n", ns, check=False)
     assert r.returncode == 1
+
+
+def test_kubectl_wait_for_delete_and_watch(api_sandbox, ns):
+    import subprocess
+    import time
+    k = api_sandbox.kubectl
+    k("apply", "-f", "-", input="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: %s, "
+                                "finalizers: [example.com/hold]}\n" % ns)
+    k("delete", "cm", "held", "-n", ns, "--wait=false")
+    waiter = subprocess.Popen(["kubectl", "--kubeconfig", api_sandbox.kubeconfig, "wait", "--for=delete",
+                               "cm/held", "-n", ns, "--timeout=20s"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    watcher = subprocess.Popen(["kubectl", "--kubeconfig", api_sandbox.kubeconfig, "get", "cm", "-n", ns,
+                                "-w", "--request-timeout=4s"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    assert waiter.poll() is None, "still held by the finalizer"
+    k("patch", "cm", "held", "-n", ns, "--type=json", "-p", '[{"op": "remove", "path": "/metadata/finalizers"}]')
+    out, err = waiter.communicate(timeout=20)
+    assert waiter.returncode == 0, err
+    assert "condition met" in out
+    wout, _ = watcher.communicate(timeout=20)
+    lines = [line.split()[0] for line in wout.splitlines() if line.strip()]
+    assert lines[0] == "NAME" and "held" in lines and "kube-root-ca.crt" in lines
