@@ -12,8 +12,8 @@ container paths mapped to the host directories of the container's volume mounts:
   writable layer, a scratch dir that a container restart does not keep — like a real one);
 * every local entry of ``CASC_JENKINS_CONFIG`` (comma list) likewise.
 It listens on the node's loopback address on free ports and declares them with
-``ctx.expose(<http containerPort>, …)`` / ``ctx.expose(<agent port>, …)`` so Services, NodePorts,
-probes and the resolver reach it.  The pod's in-cluster context (env with
+``ctx.expose(<http containerPort>, …)`` and, once booted, ``ctx.expose(<slaveAgentPort>, …)`` so
+Services, NodePorts, probes and the resolver reach it.  The pod's in-cluster context (env with
 KUBERNETES_SERVICE_HOST/PORT, the host dir of the ServiceAccount token mount) is handed to the
 Kubernetes plugin as ``instance.kubernetes_in_cluster``.
 """
@@ -139,7 +139,7 @@ class ControllerContainer(RunningContainer):
         self.instance.kubernetes_in_cluster = InClusterContext(ctx.cluster, ctx.env, sa, namespace=ctx.namespace)
         self.instance.start()
         ctx.expose(self.http_container_port, host, self.instance.http_port)
-        ctx.expose(self.agent_container_port, host, self.agent_loopback_port)
+        threading.Thread(target=self._track_agent_port, name=f"agent-port {ctx.pod_name}", daemon=True).start()
         with _lock:
             _by_agent_addr[(host, self.agent_loopback_port)] = self.instance
             _by_http_addr[(host, self.instance.http_port)] = self.instance
@@ -149,6 +149,31 @@ class ControllerContainer(RunningContainer):
         if p is None:
             p = self.ctx.state_dir / "rootfs" / str(container_path).lstrip("/")
         return Path(p)
+
+    def _track_agent_port(self):
+        """Inside the container the TCP agent listener is on ``slaveAgentPort`` (system property from
+        JENKINS_SLAVE_AGENT_PORT, JCasC ``slaveAgentPort``; 0 = random, -1 = off).  Expose exactly
+        that containerPort, so a Service targeting 50000 reaches it only if Jenkins really listens
+        on 50000 — and follow changes (JCasC reload, restart)."""
+        import time
+        ctx, inst = self.ctx, self.instance
+        registry = ctx.cluster.runtimes
+        exposed = None                       # (containerPort, host, port) of the agent listener
+        while self._exit is None:
+            addr = inst.agent_address if inst.state == "up" else None
+            sap = inst.slave_agent_port
+            want = None
+            if addr is not None and sap != -1:
+                want = (sap if sap > 0 else addr[1], addr[0], addr[1])   # random: the bound port
+            if want != exposed and (want is not None or inst.state == "up"):
+                if exposed is not None:
+                    # the registry unexposes per container: drop both, re-add HTTP at once
+                    registry.unexpose_container(ctx.pod_uid, ctx.name)
+                    ctx.expose(self.http_container_port, ctx.listen_host, inst.http_port)
+                if want is not None:
+                    ctx.expose(*want)
+                exposed = want
+            time.sleep(0.2)
 
     def poll(self):
         return self._exit
