@@ -749,17 +749,16 @@ def validate_update(store, res, old, new, subresource):
             errs.append(FieldError("Invalid", "spec.clusterIPs[0]", [nspec.get("clusterIP")],
                                    "may not change once set"))
     if g == "" and p == "persistentvolumeclaims":
-        # ValidatePersistentVolumeClaimUpdate: only resources.requests (expansion) may change
+        # ValidatePersistentVolumeClaimUpdate: the spec is immutable except resources.requests
+        # (expansion) and volumeAttributesClassName; spec.volumeName may be set once (binding)
         o2, n2 = copy.deepcopy(ospec), copy.deepcopy(nspec)
-        for s in (o2, n2):
-            (s.get("resources") or {}).pop("requests", None)
-            if not n2.get("volumeName") and s is n2:
-                s["volumeName"] = o2.get("volumeName")
-        if o2.get("volumeName") and not ospec.get("volumeName"):
-            o2.pop("volumeName")
-        if o2 != n2 and not (not ospec.get("volumeName") and n2.get("volumeName")
-                             and {k: v for k, v in n2.items() if k != "volumeName"} ==
-                             {k: v for k, v in o2.items() if k != "volumeName"}):
+        for sp in (o2, n2):
+            (sp.get("resources") or {}).pop("requests", None)
+            sp.pop("volumeAttributesClassName", None)
+        if not ospec.get("volumeName"):
+            o2.pop("volumeName", None)
+            n2.pop("volumeName", None)
+        if o2 != n2:
             errs.append(FieldError("Forbidden", "spec", detail=
                 "spec is immutable after creation except resources.requests and "
                 "volumeAttributesClassName for bound claims"))
