@@ -178,3 +178,41 @@ def test_test_connection_outside_a_cluster_fails_like_fabric8():
     r = render(ok, msg)
     assert r.status == 200 and r.body.startswith('<div class="error">Error testing connection')
     assert test_connection({"name": "  "}, J()) == (False, "name is required")
+
+
+def test_inherit_from_combines_parent_templates():
+    from sandbox.jenkins.kubernetes_plugin.unwrap import unwrap
+    cloud = cloud_of("""
+name: k
+namespace: ns
+templates:
+- name: base
+  label: base
+  serviceAccount: builder
+  idleMinutes: 3
+  envVars: [{envVar: {key: A, value: parent}}, {envVar: {key: B, value: parent}}]
+  containers:
+  - {name: jnlp, image: jenkins/inbound-agent:latest, workingDir: /home/jenkins/agent, resourceRequestCpu: 200m}
+  volumes:
+  - hostPathVolume: {hostPath: /root/.kube, mountPath: /home/jenkins/.kube}
+- name: child
+  label: child
+  inheritFrom: base
+  envVars: [{envVar: {key: B, value: child}}]
+  containers:
+  - {name: jnlp, image: jenkins/inbound-agent:other}
+  - {name: tools, image: busybox}
+""")
+    base, child = cloud.templates
+    t = unwrap(child, cloud.templates)
+    assert t.id == child.id and t.name == "child" and t.label == "child"
+    assert t.get("serviceAccount") == "builder" and t.get("idleMinutes") == 3
+    assert {e.key(): e.get("value") for e in t.get("envVars")} == {"A": "parent", "B": "child"}
+    jnlp = next(c for c in t.get("containers") if c.name == "jnlp")
+    assert jnlp.get("image") == "jenkins/inbound-agent:other"
+    assert jnlp.get("resourceRequestCpu") == "200m" and jnlp.get("workingDir") == "/home/jenkins/agent"
+    assert [c.name for c in t.get("containers")] == ["jnlp", "tools"]
+    pod = build_pod(t, cloud, "child-1", "s", "http://j/")
+    assert pod["spec"]["serviceAccountName"] == "builder"
+    assert any(v.get("hostPath", {}).get("path") == "/root/.kube" for v in pod["spec"]["volumes"])
+    assert unwrap(base, cloud.templates) is base

@@ -30,6 +30,7 @@ from sandbox.jenkins.extension import Label, Node
 from . import model, podbuilder
 from .kubeclient import KubernetesClient, KubernetesClientException
 from .naming import slave_name
+from .unwrap import unwrap
 
 LOG = logging.getLogger("org.csanchez.jenkins.plugins.kubernetes")
 REPORT_INTERVAL = 30.0       # KubernetesLauncher#REPORT_INTERVAL (ms 30000)
@@ -166,7 +167,8 @@ class KubernetesCloudRuntime(model.KubernetesCloud):
         to_provision = max(0, int(excess_workload))
         for template in self.templates_for(label):
             while to_provision > 0 and limits.register(self, template, 1):
-                node = KubernetesSlave(self, template, jenkins, label)
+                # PlannedNodeBuilder gets getUnwrappedTemplate(podTemplate) (inheritFrom resolved)
+                node = KubernetesSlave(self, unwrap(template, self.templates), jenkins, label)
                 node.provisioned_by = self.name
                 jenkins.add_node(node)
                 nodes.append(node)
