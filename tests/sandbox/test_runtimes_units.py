@@ -1,10 +1,8 @@
 """Runtimes in isolation: the step executor (unshare + bind mounts), jenkins-plugin-cli parsing and
 resolution, the inbound agent's discovery failures, the controller's path mapping."""
 
-import os
 import shutil
 import subprocess
-import threading
 import time
 from pathlib import Path
 

@@ -25,7 +25,7 @@ import threading
 import time
 import traceback
 
-from sandbox.jenkins.extension import Label, Node
+from sandbox.jenkins.extension import Node
 
 from . import model, podbuilder
 from .kubeclient import KubernetesClient, KubernetesClientException
@@ -468,7 +468,3 @@ class KubernetesSlave(Node):
         finally:
             # KubernetesProvisioningLimits.NodeListenerImpl#onDeleted
             _limits(jenkins).unregister(self.cloud_name, self.template.id, 1)
-
-
-def label_of(expr):
-    return expr if isinstance(expr, Label) else Label(expr)

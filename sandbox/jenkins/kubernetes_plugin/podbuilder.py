@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import posixpath
-import re
 import time
 
 import yaml
@@ -383,5 +382,3 @@ def pod_as_yaml(pod):
     doc.update({k: v for k, v in pod.items() if k not in doc})
     return "---\n" + yaml.safe_dump(doc, default_flow_style=False, sort_keys=False)
 
-
-_re_ws = re.compile(r"\s+")
