@@ -310,6 +310,34 @@ def test_jenkins_kubernetes_cloud_cycle(env):
     env.cycle_step("jenkins_kubernetes_cloud", {"name": "other", "state": "absent"}, True)
     env.cycle_step("jenkins_kubernetes_cloud", {"name": "other", "state": "absent"}, False)
     assert "cloud-kubernetes.yaml" in env.configmap()["data"]
+    # every option at once (defaults included, as the kubernetes_cloud role passes them): idempotent
+    full = {
+        "name": "full", "namespace": NS, "sync_timeout": 30, "server_url": "", "skip_tls_verify": False, "credentials_id": "",
+        "jenkins_url": "http://jenkins.kube-ops.svc.cluster.local:8080", "websocket": True, "direct_connection": False,
+        "container_cap": 10, "max_requests_per_host": 32, "connect_timeout": 5, "read_timeout": 15,
+        "retention_timeout": 5, "pod_retention": "never", "pod_labels": {"team": "ci"},
+        "templates": [{
+            "name": "full", "label": "full linux", "namespace": NS, "service_account": "jenkins",
+            "slave_connect_timeout": 100, "idle_minutes": 0, "instance_cap": 3, "active_deadline_seconds": 0,
+            "node_selector": {"kubernetes.io/os": "linux"}, "env_vars": {"A": "1"}, "annotations": {"x": "y"},
+            "image_pull_secrets": ["regcred"], "yaml": "spec:\n  priorityClassName: low\n",
+            "yaml_merge_strategy": "override", "pod_retention": "default",
+            "containers": [{"name": "jnlp", "image": AGENT_IMAGE, "args": "${computer.jnlpmac} ${computer.name}",
+                            "tty_enabled": False, "working_dir": "/home/jenkins/agent", "privileged": False,
+                            "env_vars": {"B": "2"}, "resource_request_cpu": "100m", "resource_request_memory": "256Mi",
+                            "resource_limit_cpu": "1", "resource_limit_memory": "1Gi"}],
+            "volumes": [{"type": "host_path", "host_path": "/var/run/docker.sock", "mount_path": "/var/run/docker.sock",
+                         "read_only": False},
+                        {"type": "empty_dir", "mount_path": "/tmp/scratch", "memory": False},
+                        {"type": "config_map", "config_map_name": "jenkins-casc", "mount_path": "/casc"},
+                        {"type": "secret", "secret_name": "jenkins-admin", "mount_path": "/admin"},
+                        {"type": "pvc", "claim_name": "cache", "mount_path": "/cache", "read_only": True},
+                        {"type": "nfs", "server_address": "nfs.example", "server_path": "/export", "mount_path": "/nfs"}],
+        }],
+    }
+    env.cycle_step("jenkins_kubernetes_cloud", full, True, check_first=False)
+    env.cycle_step("jenkins_kubernetes_cloud", full, False)
+    env.cycle_step("jenkins_kubernetes_cloud", {"name": "full", "state": "absent"}, True, check_first=False)
     # invalid options are rejected before any request
     result, mutating = env.run("jenkins_kubernetes_cloud", dict(SEED_CLOUD, connect_timeout=2))
     assert result["failed"] and "connect_timeout must be at least 5" in result["msg"] and mutating == []

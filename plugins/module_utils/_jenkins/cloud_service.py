@@ -46,7 +46,7 @@ MINIMUMS = {"connect_timeout": 5, "read_timeout": 15, "retention_timeout": 5}
 # What the export leaves out because it is the default (compared as equal when absent).
 DEFAULTS = {
     "connectTimeout": 5, "readTimeout": 15, "retentionTimeout": 5, "maxRequestsPerHostStr": "32",
-    "podRetention": "never", "slaveConnectTimeout": 1000, "idleMinutes": 0, "workingDir": "/home/jenkins/agent",
+    "podRetention": ("never", "default"), "slaveConnectTimeout": 1000, "idleMinutes": 0, "workingDir": "/home/jenkins/agent",
     "yamlMergeStrategy": "override", "instanceCap": 2147483647, "activeDeadlineSeconds": 0,
 }
 

@@ -203,7 +203,13 @@ def casc_differences(desired, live, defaults=None):
 
 
 def _lower_keys(defaults):
-    return {str(k).lower(): scalar_text(v) for k, v in defaults.items()}
+    """{attribute name lower-cased: (default texts)}; a default may be one value or a tuple of them
+    (the same attribute name can have different defaults on different classes)."""
+    out = {}
+    for key, value in defaults.items():
+        values = value if isinstance(value, tuple) else (value,)
+        out[str(key).lower()] = tuple(scalar_text(v) for v in values)
+    return out
 
 
 def _diff(desired, live, path, result, defaults):
@@ -265,9 +271,10 @@ def _diff(desired, live, path, result, defaults):
         result.add(path, desired, live)
 
 
-def _absent_ok(want, default):
-    if default is not None and not isinstance(want, (dict, list)):
-        return _scalar_equal(want, default)
+def _absent_ok(want, defaults):
+    if defaults is not None and not isinstance(want, (dict, list)):
+        want = "" if want is None else want
+        return any(_scalar_equal(want, default) for default in defaults)
     return _is_empty(want) or (isinstance(want, list) and not want)
 
 

@@ -91,6 +91,8 @@ def test_casc_differences_reports_not_compared():
     ({"podRetention": "never"}, {}, {"podRetention": "never"}, False),
     ({"readTimeout": "15"}, {}, {"READTIMEOUT": 15}, False),
     ({"readTimeout": 15}, {}, {}, True),
+    ({"podRetention": "default"}, {}, {"podRetention": ("never", "default")}, False),
+    ({"podRetention": "always"}, {}, {"podRetention": ("never", "default")}, True),
 ])
 def test_casc_differences_defaults(desired, live, defaults, different):
     assert bool(compare.casc_differences(desired, live, defaults)) is different
