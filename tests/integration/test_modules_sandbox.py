@@ -440,3 +440,25 @@ def test_jenkins_plugin_cycle(env):
     assert ("jenkins", "POST", "/safeRestart") in mutating
     assert "workflow-aggregator" not in _installed(env)
     env.cycle_step("jenkins_plugin", {"name": ["workflow-aggregator"], "state": "absent"}, False)
+
+
+def test_faults_retried_or_reported(env):
+    spec = {"name": "faulty", "shell": ["true"]}
+    # two 503 answers on a read: retried with backoff, the task succeeds
+    env.cluster.faults.add(component="jenkins", method="GET", path_regex=r"^/job/faulty/config\.xml$", count=2,
+                           status=503)
+    result, _ = env.run("jenkins_job", spec)
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"]
+    # a 500 on the write is reported with the operation and the object, nothing retried
+    env.cluster.faults.add(component="jenkins", method="POST", path_regex=r"^/job/faulty/config\.xml$", count=1,
+                           status=500, message="disk full")
+    result, mutating = env.run("jenkins_job", dict(spec, description="x"))
+    assert result["failed"]
+    assert result["msg"].startswith("Failed to update the configuration of job 'faulty': HTTP 500"), result["msg"]
+    assert [m for m in mutating if m[0] == "jenkins"] == [("jenkins", "POST", "/job/faulty/config.xml")]
+    # wrong password: 401 with a hint, and the password never appears in the output
+    result, _ = env.run("jenkins_job", dict(spec, password="wrong-password-123"))
+    assert result["failed"] and "HTTP 401" in result["msg"]
+    assert "wrong-password-123" not in json.dumps(result)
+    env.run("jenkins_job", {"name": "faulty", "state": "absent"})
