@@ -180,7 +180,7 @@ def test_watch_selectors_timeout_resume_and_gone(api_sandbox, ns):
         seen.append((ev["type"], ev["object"].metadata.name))
         last_rv = ev["object"].metadata.resource_version
     t.join()
-    assert 2.5 < time.monotonic() - started < 8, "timeoutSeconds ends the stream"
+    assert 2.5 < time.monotonic() - started < 15, "timeoutSeconds ends the stream"
     assert seen == [("ADDED", "w1"), ("ADDED", "w3"), ("MODIFIED", "w1"), ("DELETED", "w3")]
     # resume from a resourceVersion in the middle: only the later events
     mid = None
