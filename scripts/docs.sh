@@ -17,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export PATH="$ROOT/.venv/bin:$PATH"
-export ANSIBLE_COLLECTIONS_PATH="$ROOT/.collections"
+# the checkout through .collections/ (make setup), unless the caller already points at a collections path
+export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:-$ROOT/.collections}"
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
 
 lint_only=false

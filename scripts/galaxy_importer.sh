@@ -2,11 +2,13 @@
 # Run galaxy-importer (the checks Galaxy runs on upload) on a built collection tarball, offline.
 #
 #   scripts/galaxy_importer.sh build/dist/kubeops-jenkins-0.1.0.tar.gz [OUT_DIR]
-#   scripts/galaxy_importer.sh --setup        # only create/refresh .cache/venv-importer
+#   scripts/galaxy_importer.sh --setup        # only create/refresh the importer's venv
 #
 # galaxy-importer 0.4.44 pins attrs<24, which conflicts with the attrs the main .venv needs
-# (ansible-lint/jsonschema stack), so it lives in its own virtual environment, .cache/venv-importer (ignored by git
-# and by the collection build), created here with the exact versions below (idempotent: a stamp hashes the pins).
+# (ansible-lint/jsonschema stack), so it lives in its own virtual environment, created here with the
+# exact versions below (idempotent: a stamp hashes the pins), outside the checkout so that neither
+# the collection build nor ansible-test's copy of the tree (scripts/ansible_test.sh) carries it:
+# $KUBEOPS_IMPORTER_VENV, default ${XDG_CACHE_HOME:-~/.cache}/kubeops.jenkins/venv-importer.
 #
 # Configuration (what Galaxy runs, minus what needs a container engine or the network):
 #   run_ansible_test=False   ansible-test sanity needs Docker/Podman there; `make sanity` runs it
@@ -16,9 +18,12 @@
 # Exit status: non-zero if the import failed or logged any ERROR line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The importer's venv must see only its own packages: a caller's PYTHONPATH (ansible-test injects
+# its own ansible) would make pip skip ansible-core and ansible-doc import the wrong one.
+unset PYTHONPATH PYTHONHOME
 
 PYTHON_WANTED=3.12
-VENV=.cache/venv-importer
+VENV=${KUBEOPS_IMPORTER_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeops.jenkins/venv-importer}
 PINS="ansible-builder==3.2.0 ansible-compat==26.10.0 ansible-core==2.21.5 ansible-lint==26.10.1
 attrs==23.2.0 bindep==2.14.0 black==26.10.1 bracex==3.2.2 certifi==2026.10.19.post1 cffi==2.1.1
 charset-normalizer==3.5.2 click==8.5.1 cryptography==50.0.2 distro==1.9.0 filelock==4.2.12
@@ -51,6 +56,7 @@ setup_venv() {
     local py constraints
     py=$(find_python)
     log "creating $VENV with $py"
+    mkdir -p "$(dirname "$VENV")"
     [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
     constraints=$(mktemp)
     # shellcheck disable=SC2086  # one pin per word

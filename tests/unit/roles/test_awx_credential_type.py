@@ -30,6 +30,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 AWX = ROOT / "extensions" / "awx"
+# `make pytest` and ansible-test (`make units`, which runs from a copy under build/) both export
+# a collections path that resolves kubeops.jenkins and kubernetes.core; else the checkout's.
+COLLECTIONS_PATH = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or str(ROOT / ".collections")
 USER, TOKEN, VERSION = "ci-bot", "11a0a2b3c4d5e6f708192a3b4c5d6e7f8a", "2.568.2"
 
 
@@ -122,7 +125,7 @@ def fake_jenkins():
 
 def _ansible_info(extra_env):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JENKINS_", "K8S_AUTH_"))}
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+    env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_PATH, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
                ANSIBLE_LOAD_CALLBACK_PLUGINS="true", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.minimal",
                ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_LOCALHOST_WARNING="false", **extra_env)
     proc = subprocess.run(

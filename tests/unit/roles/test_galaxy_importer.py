@@ -4,8 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """galaxy-importer (what Galaxy runs on upload) passes on the built tarball, offline.
 
-scripts/galaxy_importer.sh keeps galaxy-importer in its own venv (.cache/venv-importer: its attrs<24 pin
-conflicts with the main venv), runs ansible-lint --offline and ansible-doc, and no ansible-test
+scripts/galaxy_importer.sh keeps galaxy-importer in its own venv (~/.cache/kubeops.jenkins/venv-importer:
+its attrs<24 pin conflicts with the main venv), runs ansible-lint --offline and ansible-doc, and no ansible-test
 (that needs a container engine; `make sanity` runs it instead).
 """
 
