@@ -60,42 +60,38 @@ VARIANTS = {
     },
 }
 
-PLAY = """---
-- name: Render the controller manifests
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Render
-      ansible.builtin.include_role:
-        name: kubeops.jenkins.controller
-        tasks_from: render
-"""
-
-
-def render(tmp_path, name, extra):
-    out = tmp_path / name
+def render_all(tmp_path):
+    """One ansible-playbook run, one play per variant (each play has its own variables)."""
+    plays = []
+    for name, extra in VARIANTS.items():
+        variables = dict(extra, controller_render_dir=str(tmp_path / name))
+        plays.append({
+            "name": "Render %s" % name, "hosts": "localhost", "gather_facts": False, "vars": variables,
+            "tasks": [{"name": "Render", "ansible.builtin.include_role": {
+                "name": "kubeops.jenkins.controller", "tasks_from": "render"}}],
+        })
     play = tmp_path / "render.yml"
-    play.write_text(PLAY)
-    variables = dict(extra, controller_render_dir=str(out))
-    vars_file = tmp_path / ("%s.json" % name)
-    vars_file.write_text(json.dumps(variables))
+    play.write_text(json.dumps(plays))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
                ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false", ANSIBLE_LOCALHOST_WARNING="false",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="false", HOME=str(tmp_path))
-    proc = subprocess.run([str(BIN / "ansible-playbook"), str(play), "-e", "@%s" % vars_file],
+    proc = subprocess.run([str(BIN / "ansible-playbook"), str(play)],
                           cwd=str(REPO), env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    docs = []
-    for path in sorted(out.iterdir()):
-        with open(path, encoding="utf-8") as handle:
-            docs.extend((path.name, doc) for doc in yaml.safe_load_all(handle) if doc)
-    return docs
+    rendered = {}
+    for name in VARIANTS:
+        docs = []
+        with open(tmp_path / name / "manifests.yaml", encoding="utf-8") as handle:
+            for doc in yaml.safe_load_all(handle):
+                if doc:
+                    docs.append(("%s/%s" % (doc.get("kind"), doc.get("metadata", {}).get("name")), doc))
+        rendered[name] = docs
+    return rendered
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    base = tmp_path_factory.mktemp("manifests")
-    return {name: render(base, name, extra) for name, extra in VARIANTS.items()}
+    return render_all(tmp_path_factory.mktemp("manifests"))
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
