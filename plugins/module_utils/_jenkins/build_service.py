@@ -247,6 +247,8 @@ def _pod_story(run):
         except JenkinsError as exc:
             events = ["events unavailable: %s" % exc]
         stories.append("pod %s: %s%s" % (pod["name"], phase, " (%s)" % "; ".join(events) if events else ""))
+    if run.watcher.error:
+        stories.append("the pod watch failed: %s" % run.watcher.error)
     if not stories:
         return "no agent pod matching %s appeared in namespace %s" % (run.watcher.label_selector, run.watcher.namespace)
     return "; ".join(stories)

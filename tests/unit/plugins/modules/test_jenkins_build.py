@@ -221,3 +221,16 @@ def test_bad_input_rejected_before_any_request(fake_jenkins, kube, args, message
     result, failed = run_module(jenkins_build.main, args)
     assert failed and message in result["msg"]
     assert fake_jenkins.requests == []
+
+
+def test_watch_failure_is_reported(fake_jenkins, kube):
+    BuildScript(fake_jenkins, kube, delete_pod=False)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError('pods is forbidden: User "ci" cannot watch resource "pods"')
+        yield  # pragma: no cover  # pylint: disable=unreachable
+
+    kube.stream_pods = broken
+    result, failed = run_module(jenkins_build.main, dict(ARGS, timeout=20))
+    assert failed and "agent pod %s was not deleted within 20s" % POD in result["msg"]
+    assert 'the pod watch failed: pods is forbidden: User "ci" cannot watch resource "pods"' in result["msg"]
