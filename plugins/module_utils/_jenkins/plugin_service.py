@@ -136,6 +136,9 @@ def plan(wanted, installed, state, available=None):
             target = (available or {}).get(name)
             if target and is_older(current.get("version"), target):
                 todo["upgrade"][name] = target
+            else:
+                todo["warnings"].append("Plugin %s reports an update, but the update sites list no newer version "
+                                        "than %s; it was not upgraded" % (name, current.get("version")))
     return todo
 
 

@@ -55,3 +55,8 @@ def test_plan(wanted, state, available, install, upgrade, remove):
 def test_install_document_escapes_and_defaults_to_latest():
     doc = ps.install_document({"git": None, "k": "1.0"})
     assert doc == '<jenkins>\n  <install plugin="git@latest"/>\n  <install plugin="k@1.0"/>\n</jenkins>\n'
+
+
+def test_plan_latest_without_site_version_warns():
+    todo = ps.plan({"git": None}, INSTALLED, "latest", {})
+    assert todo["upgrade"] == {} and "list no newer version than 5.0" in todo["warnings"][0]
