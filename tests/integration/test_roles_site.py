@@ -1,0 +1,164 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kubeops.jenkins contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/site.yml against a sandbox: the state it leaves, observed through the sandbox's
+Kubernetes API, request log and node directories and through python-jenkins; a second run
+reports changed=0 and writes nothing; a deleted controller pod comes back with jobs and build
+history and the play reports no change."""
+
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+NS = "kube-ops"
+JENKINS_SA = "system:serviceaccount:kube-ops:jenkins"
+AGENT_POD = re.compile(r"/api/v1/namespaces/kube-ops/pods/(haimaxy-jnlp-[a-z0-9]{5})$")
+JOB = "haimaxy-jnlp-smoke"
+
+
+def test_first_run_changes_and_hides_the_password(converged):
+    assert converged.first.changed > 0
+    assert converged.admin_password() not in converged.first.stdout
+    assert "haimaxy-jnlp" in converged.first.stdout
+
+
+def test_kubernetes_objects(converged):
+    k = converged.kubectl_json
+    deploy = k("-n", NS, "get", "deployment", "jenkins")
+    assert deploy["spec"]["strategy"]["type"] == "Recreate"
+    assert deploy["status"].get("availableReplicas") == 1
+    pod_spec = deploy["spec"]["template"]["spec"]
+    assert pod_spec["securityContext"]["fsGroup"] == 1000
+    assert pod_spec["initContainers"][0]["command"] == ["jenkins-plugin-cli"]
+
+    pvc = k("-n", NS, "get", "pvc", "jenkins-home")
+    assert pvc["status"]["phase"] == "Bound"
+    pv = k("get", "pv", pvc["spec"]["volumeName"])
+    assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    assert pv["spec"]["hostPath"]["path"] == "/data/jenkins-home"
+
+    role = k("-n", NS, "get", "role", "jenkins")
+    rules = {(tuple(r["resources"]), tuple(sorted(r["verbs"]))) for r in role["rules"]}
+    assert rules == {
+        (("pods",), ("create", "delete", "get", "list", "patch", "update", "watch")),
+        (("pods/exec",), ("create", "get")),
+        (("pods/log",), ("get", "list", "watch")),
+        (("events",), ("get", "list", "watch")),
+    }
+    cluster_roles = k("get", "clusterrole")["items"]
+    assert not [r for r in cluster_roles if r["metadata"]["name"] == "kube-ops-jenkins"]
+
+    svc = k("-n", NS, "get", "service", "jenkins")
+    assert svc["spec"]["type"] == "NodePort"
+    agent = k("-n", NS, "get", "service", "jenkins-agent")
+    assert agent["spec"]["type"] == "ClusterIP" and agent["spec"]["ports"][0]["port"] == 50000
+
+    casc = k("-n", NS, "get", "configmap", "jenkins-casc")
+    assert "${JENKINS_ADMIN_PASSWORD}" in casc["data"]["jenkins.yaml"]
+    managed = k("-n", NS, "get", "configmap", "jenkins-casc-managed")
+    assert "cloud-kubernetes.yaml" in managed["data"]
+    assert "haimaxy-jnlp" in managed["data"]["cloud-kubernetes.yaml"]
+
+    # the generated password is kept where the sandbox inventory says (state dir), equal to the Secret
+    stored = (converged.state_dir / "jenkins-admin-password").read_text().split()[0]
+    assert stored == converged.admin_password()
+
+
+def test_jenkins_state(converged):
+    server = converged.jenkins()
+    plugins = server.get_plugins(depth=1).values()
+    versions = {p["shortName"]: p["version"] for p in plugins if p["active"]}
+    assert versions["kubernetes"] == "4540.v612369217f87"
+    assert versions["configuration-as-code"] == "2115.vf6de120eef70"
+    config = server.get_job_config(JOB)
+    assert "<assignedNode>haimaxy-jnlp</assignedNode>" in config
+    assert "kubectl get pods" in config and "docker info" not in config
+    info = server.get_job_info(JOB)
+    last = info["lastCompletedBuild"]["number"]
+    build = server.get_build_info(JOB, last)
+    assert build["result"] == "SUCCESS"
+    console = server.get_build_console_output(JOB, last)
+    assert re.search(r"Building remotely on haimaxy-jnlp-[a-z0-9]{5}", console)
+    assert "+ kubectl get pods" in console
+
+
+def test_agent_pod_lifecycle_in_the_request_log(converged):
+    entries = converged.requests_since(converged.first_seq)
+    created = [e for e in entries if e["method"] == "POST" and e["path"].split("?")[0] == "/api/v1/namespaces/kube-ops/pods"
+               and e["user"] == JENKINS_SA and e["status"] == 201]
+    deleted = [AGENT_POD.match(e["path"].split("?")[0]).group(1) for e in entries
+               if e["method"] == "DELETE" and e["user"] == JENKINS_SA and AGENT_POD.match(e["path"].split("?")[0])]
+    assert created, "the Kubernetes plugin never created an agent pod"
+    assert deleted, "the agent pod was never deleted"
+    left = converged.kubectl_json("-n", NS, "get", "pods", "-l", "jenkins/label=haimaxy-jnlp")["items"]
+    assert [p["metadata"]["name"] for p in left if p["metadata"]["name"] in deleted] == []
+
+
+def test_kubeconfig_on_every_node(converged):
+    status = converged.sb.status()
+    master = next(n for n in status["nodes"] if n["role"] == "master")
+    source = (Path(master["root"]) / "root" / ".kube" / "config").read_bytes()
+    for node in status["nodes"]:
+        kube = Path(node["root"]) / "root" / ".kube"
+        assert stat.S_IMODE(kube.stat().st_mode) == 0o700, node["name"]
+        config = kube / "config"
+        assert stat.S_IMODE(config.stat().st_mode) == 0o600, node["name"]
+        assert config.read_bytes() == source, node["name"]
+
+
+MANAGED = [("namespace", "kube-ops", None), ("serviceaccount", "jenkins", NS), ("role", "jenkins", NS),
+           ("rolebinding", "jenkins", NS), ("pv", "kube-ops-jenkins-home", None), ("pvc", "jenkins-home", NS),
+           ("secret", "jenkins-admin", NS), ("configmap", "jenkins-casc", NS), ("configmap", "jenkins-plugins", NS),
+           ("configmap", "jenkins-casc-managed", NS), ("service", "jenkins", NS), ("service", "jenkins-agent", NS),
+           ("deployment", "jenkins", NS)]
+
+
+def resource_versions(env):
+    out = {}
+    for kind, name, namespace in MANAGED:
+        args = ["-n", namespace] if namespace else []
+        out[(kind, name)] = env.kubectl_json(*args, "get", kind, name)["metadata"]["resourceVersion"]
+    return out
+
+
+def test_second_run_reports_no_change_and_writes_nothing(converged):
+    before = resource_versions(converged)
+    seq = converged.log_position()
+    second = converged.play()
+    assert second.rc == 0, second.tail()
+    assert second.changed == 0, second.recap
+    # kubernetes.core's client-side apply re-sends list fields (ports, rules, accessModes, ...) as
+    # PATCHes that change nothing; what counts is that no managed object was modified.
+    assert resource_versions(converged) == before
+    entries = converged.requests_since(seq)
+    k8s_creates_deletes = [e for e in converged.writes(entries, component="k8s", user="kubernetes-admin")
+                           if e["method"] in ("POST", "PUT", "DELETE")]
+    assert k8s_creates_deletes == [], k8s_creates_deletes
+    jenkins_writes = [e["path"] for e in converged.writes(entries, component="jenkins")]
+    # the smoke build is the only write to Jenkins: no job update, no JCasC reload or apply
+    assert [p for p in jenkins_writes if re.search(r"config\.xml|createItem|configuration-as-code/(reload|apply)", p)] == []
+    assert any(re.match(r"^/job/%s/build" % JOB, p) for p in jenkins_writes)
+    assert converged.admin_password() not in second.stdout
+
+
+def test_controller_pod_deleted_keeps_jobs_and_history(converged):
+    server = converged.jenkins()
+    before = sorted(b["number"] for b in server.get_job_info(JOB)["builds"])
+    assert before
+    pods = converged.kubectl_json("-n", NS, "get", "pods", "-l", "app.kubernetes.io/component=jenkins-controller")["items"]
+    old = {p["metadata"]["name"] for p in pods}
+    converged.sb.kubectl("-n", NS, "delete", "pod", *old, "--wait=true")
+    again = converged.play()
+    assert again.rc == 0, again.tail()
+    assert again.changed == 0, again.recap
+    pods = converged.kubectl_json("-n", NS, "get", "pods", "-l", "app.kubernetes.io/component=jenkins-controller")["items"]
+    assert {p["metadata"]["name"] for p in pods}.isdisjoint(old)
+    server = converged.jenkins()
+    after = sorted(b["number"] for b in server.get_job_info(JOB)["builds"])
+    assert set(before) <= set(after), (before, after)
+    assert max(after) > max(before)
+    assert server.get_build_info(JOB, max(after))["result"] == "SUCCESS"
