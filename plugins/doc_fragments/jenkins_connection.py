@@ -29,14 +29,16 @@ options:
     description:
       - API token of O(username). Recommended; requests authenticated by an API token need no CSRF crumb.
       - Mutually exclusive with O(password).
-      - If not set, the value of the E(JENKINS_TOKEN) environment variable is used.
+      - If neither O(token) nor O(password) is set, the value of the E(JENKINS_TOKEN) environment variable
+        is used (an option set in the task always wins over the environment).
     type: str
   password:
     description:
       - Password of O(username). With a password, the modules fetch a CSRF crumb and keep the
         HTTP session cookie it is bound to.
       - Mutually exclusive with O(token).
-      - If not set, the value of the E(JENKINS_PASSWORD) environment variable is used.
+      - If neither O(token) nor O(password) is set and E(JENKINS_TOKEN) is empty, the value of the
+        E(JENKINS_PASSWORD) environment variable is used.
     type: str
   validate_certs:
     description:

@@ -19,12 +19,18 @@ from ansible.module_utils.basic import env_fallback
 CONNECTION_ARGSPEC = dict(
     url=dict(type="str", required=True, fallback=(env_fallback, ["JENKINS_URL"])),
     username=dict(type="str", fallback=(env_fallback, ["JENKINS_USERNAME"])),
-    token=dict(type="str", no_log=True, fallback=(env_fallback, ["JENKINS_TOKEN"])),
-    password=dict(type="str", no_log=True, fallback=(env_fallback, ["JENKINS_PASSWORD"])),
+    # No env fallback here: JENKINS_TOKEN / JENKINS_PASSWORD are read by JenkinsModule only when the
+    # task gives neither, so a credential in the environment (an AWX credential type) never collides
+    # with a password set in the task ("parameters are mutually exclusive").
+    token=dict(type="str", no_log=True),
+    password=dict(type="str", no_log=True),
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),
     timeout=dict(type="int", default=30),
 )
+
+# Secrets taken from the environment when the task sets neither (explicit options win).
+CONNECTION_SECRET_ENV = (("token", "JENKINS_TOKEN"), ("password", "JENKINS_PASSWORD"))
 
 CONNECTION_MUTUALLY_EXCLUSIVE = [
     ("token", "password"),

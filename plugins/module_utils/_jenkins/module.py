@@ -21,6 +21,7 @@ from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.args impo
     CONNECTION_ARGSPEC,
     CONNECTION_MUTUALLY_EXCLUSIVE,
     CONNECTION_REQUIRED_BY,
+    CONNECTION_SECRET_ENV,
 )
 from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.client import JenkinsClient
 from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.errors import JenkinsError, redact
@@ -41,7 +42,21 @@ class JenkinsModule(AnsibleModule):
         needed.update(required_by or {})
         super().__init__(argument_spec=spec, mutually_exclusive=exclusive, required_by=needed, **kwargs)
         self._client = None
+        self._secret_from_environment()
         self._validate_connection()
+
+    def _secret_from_environment(self):
+        """Take JENKINS_TOKEN, else JENKINS_PASSWORD, when the task sets neither token nor password."""
+        if self.params.get("token") or self.params.get("password"):
+            return
+        for option, variable in CONNECTION_SECRET_ENV:
+            value = os.environ.get(variable)
+            if value:
+                self.no_log_values.add(value)
+                if not self.params.get("username"):
+                    self.fail_json(msg="%s is set in the environment but username (or JENKINS_USERNAME) is not" % variable)
+                self.params[option] = value
+                return
 
     def _validate_connection(self):
         """Reject bad connection options before any request is sent."""

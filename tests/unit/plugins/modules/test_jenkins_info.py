@@ -273,3 +273,29 @@ def test_url_from_environment(fake, capsys, monkeypatch):
     assert fake.calls[0].url == URL + "/login"
     assert fake.calls[0].authorization is not None
     assert_no_secret(out)
+
+
+def test_password_in_the_task_wins_over_a_token_in_the_environment(fake, capsys, monkeypatch):
+    # An AWX credential injects JENKINS_TOKEN while a role passes password: no "mutually exclusive".
+    serve_healthy_jenkins(fake)
+    fake.add("GET", "/crumbIssuer/api/json",
+             json_answer(fixture_json("crumb.json"), headers={"Set-Cookie": "JSESSIONID.1=abc; Path=/"}))
+    monkeypatch.setenv("JENKINS_TOKEN", TOKEN)
+
+    result, out = run(dict(url=URL, username="admin", password=PASSWORD, gather=["clouds"]), capsys)
+
+    assert result["ready"] is True
+    # password auth: the crumb was fetched, which token auth never does
+    assert fake.calls_to("GET", "/crumbIssuer/api/json")
+    assert_no_secret(out)
+
+
+def test_secret_from_the_environment_needs_a_user(fake, capsys, monkeypatch):
+    monkeypatch.setenv("JENKINS_TOKEN", TOKEN)
+
+    result, out = run(dict(url=URL), capsys)
+
+    assert result["failed"] is True
+    assert "JENKINS_TOKEN is set in the environment but username" in result["msg"]
+    assert fake.calls == []
+    assert_no_secret(out)
