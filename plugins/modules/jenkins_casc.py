@@ -191,7 +191,7 @@ def main():
                                      diff=module._diff)
     except JenkinsError as exc:
         module.fail_from_exception(exc)
-    for warning in result["warnings"]:
+    for warning in result.pop("warnings", []):
         module.warn(warning)
     module.exit_json(**result)
 
