@@ -8,15 +8,19 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help setup test lint sanity sanity-3.11 sanity-3.12 units pytest changelog-lint build
+.PHONY: help setup demo molecule docs test lint sanity sanity-3.11 sanity-3.12 units pytest changelog-lint build
 
 help:
+	@echo "make demo   - install what is needed, start a local sandbox cluster and run playbooks/site.yml against it"
 	@echo "make test   - install what is needed and run every gate (lint, sanity 3.11+3.12, units, sandbox and integration tests, build)"
 
 setup:
 	@scripts/setup.sh
 
-test: setup lint changelog-lint sanity units pytest build
+demo: setup
+	scripts/demo.sh
+
+test: setup lint changelog-lint sanity units pytest molecule build
 	@echo "make test: all gates passed"
 
 lint: setup
@@ -31,8 +35,10 @@ sanity: sanity-3.11 sanity-3.12
 sanity-3.11 sanity-3.12: setup
 	scripts/ansible_test.sh sanity --python $(subst sanity-,,$@) --color no
 
+# tests/unit/plugins: ansible-test units (module and module_utils tests with a fake transport).
+# The other tests/unit files check tooling (EE, docs, importer, argument specs) and run under pytest.
 units: setup
-	scripts/ansible_test.sh units --python 3.12 --color no
+	scripts/ansible_test.sh units --python 3.12 --color no tests/unit/plugins
 
 pytest: setup
 	$(VENV)/python -m pytest $(PYTEST_ARGS)
@@ -40,3 +46,10 @@ pytest: setup
 build: setup
 	mkdir -p build/dist
 	$(VENV)/ansible-galaxy collection build --force --output-path build/dist .
+
+# The role scenario against a sandbox (create = sandbox up, converge = site.yml, idempotence, verify, destroy).
+molecule: setup
+	$(VENV)/molecule test -s default
+
+docs: setup
+	scripts/docs.sh build/docs
