@@ -145,6 +145,24 @@ def test_second_run_reports_no_change_and_writes_nothing(converged):
     assert converged.admin_password() not in second.stdout
 
 
+def test_changed_admin_password_rolls_the_controller(converged):
+    pods = converged.kubectl_json("-n", NS, "get", "pods", "-l", "app.kubernetes.io/component=jenkins-controller")["items"]
+    old = {p["metadata"]["name"] for p in pods}
+    new_password = "Changed-by-the-test-42"
+    changed = converged.play(extra_vars={"controller_admin_password": new_password})
+    assert changed.rc == 0, changed.tail()
+    assert changed.changed > 0
+    assert new_password not in changed.stdout
+    assert converged.admin_password() == new_password
+    pods = converged.kubectl_json("-n", NS, "get", "pods", "-l", "app.kubernetes.io/component=jenkins-controller")["items"]
+    assert {p["metadata"]["name"] for p in pods}.isdisjoint(old), "the pod was not rolled"
+    assert converged.jenkins().get_whoami()["id"] == "admin"
+    # without the variable the password is read back from the Secret: nothing to change
+    again = converged.play()
+    assert again.rc == 0, again.tail()
+    assert again.changed == 0, again.recap
+
+
 def test_controller_pod_deleted_keeps_jobs_and_history(converged):
     server = converged.jenkins()
     before = sorted(b["number"] for b in server.get_job_info(JOB)["builds"])
@@ -162,3 +180,20 @@ def test_controller_pod_deleted_keeps_jobs_and_history(converged):
     assert set(before) <= set(after), (before, after)
     assert max(after) > max(before)
     assert server.get_build_info(JOB, max(after))["result"] == "SUCCESS"
+
+
+def test_absent_keeps_the_volume_and_a_reinstall_finds_the_jobs(converged):
+    server = converged.jenkins()
+    before = sorted(b["number"] for b in server.get_job_info(JOB)["builds"])
+    removed = converged.play(playbook="playbooks/controller.yml", extra_vars={"controller_state": "absent"})
+    assert removed.rc == 0, removed.tail()
+    assert removed.changed > 0
+    deployments = converged.kubectl_json("-n", NS, "get", "deployments")["items"]
+    assert [d["metadata"]["name"] for d in deployments] == []
+    pvc = converged.kubectl_json("-n", NS, "get", "pvc", "jenkins-home")
+    assert pvc["status"]["phase"] == "Bound"
+    reinstalled = converged.play()
+    assert reinstalled.rc == 0, reinstalled.tail()
+    after = sorted(b["number"] for b in converged.jenkins().get_job_info(JOB)["builds"])
+    assert set(before) <= set(after) and max(after) > max(before)
+
