@@ -38,7 +38,7 @@ sanity-3.11 sanity-3.12: setup
 # tests/unit/plugins: ansible-test units (module and module_utils tests with a fake transport).
 # The other tests/unit files check tooling (EE, docs, importer, argument specs) and run under pytest.
 units: setup
-	scripts/ansible_test.sh units --python 3.12 --color no tests/unit/plugins
+	scripts/ansible_test.sh units --python 3.12 --color no tests/unit/plugins/
 
 pytest: setup
 	$(VENV)/python -m pytest $(PYTEST_ARGS)
