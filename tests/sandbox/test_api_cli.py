@@ -10,7 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from conftest import PYTHON, REPO
+# not `from conftest import ...`: tests/integration has a conftest module too, and in one pytest
+# run the first one imported wins.
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
 
 
 def test_up_status_down_contract(tmp_path):
