@@ -51,8 +51,11 @@ def _env_fallbacks():
     spec = importlib.util.spec_from_file_location("kubeops_args", ROOT / "plugins/module_utils/_jenkins/args.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return {opt: s["fallback"][1][0] for opt, s in {**module.CONNECTION_ARGSPEC, **module.KUBE_ARGSPEC}.items()
-            if "fallback" in s}
+    found = {opt: s["fallback"][1][0] for opt, s in {**module.CONNECTION_ARGSPEC, **module.KUBE_ARGSPEC}.items()
+             if "fallback" in s}
+    # token/password are read from the environment by JenkinsModule (only when the task sets neither)
+    found.update(dict(module.CONNECTION_SECRET_ENV))
+    return found
 
 
 @pytest.mark.parametrize("name", ["credential_type_jenkins.yml", "credential_type_kubeconfig.yml"])
