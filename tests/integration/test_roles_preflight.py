@@ -28,3 +28,12 @@ def test_bad_input_fails_before_any_change(converged, playbook, extra, variable)
     assert result.rc != 0
     assert variable in result.stdout, result.tail()
     assert converged.writes(converged.requests_since(seq)) == []
+
+
+def test_survey_strings_for_booleans_are_read_as_booleans(converged):
+    # AWX surveys send "false" as a string, and role argument validation does not convert it: a bare
+    # `not (websocket and direct_connection)` would read the non-empty string as true and fail.
+    result = converged.play(playbook="playbooks/kubernetes_cloud.yml",
+                            extra_vars={"kubernetes_cloud_websocket": "false",
+                                        "kubernetes_cloud_direct_connection": "false"})
+    assert result.rc == 0, result.tail()
