@@ -6,9 +6,10 @@ VENV := .venv/bin
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
-PYTEST_ARGS ?=
+# two workers: the suites mostly wait on sandboxes; loadfile keeps a module on one worker (shared sandbox)
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: help setup demo molecule docs test lint sanity sanity-3.11 sanity-3.12 units pytest changelog-lint build
+.PHONY: help setup demo molecule docs bench test lint sanity sanity-3.11 sanity-3.12 units pytest changelog-lint build
 
 help:
 	@echo "make demo   - install what is needed, start a local sandbox cluster and run playbooks/site.yml against it"
@@ -53,3 +54,7 @@ molecule: setup
 
 docs: setup
 	scripts/docs.sh build/docs
+
+# Ours vs the peer play (bench/peer), interleaved, on fresh sandboxes: bench/results/results.md + converge.png
+bench: setup
+	$(VENV)/python bench/run_bench.py
