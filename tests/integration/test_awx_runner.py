@@ -76,7 +76,7 @@ def private_data_dir(sandbox, tmp_path_factory):
     collections = base / "collections"
     _run([str(BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(base / "dist"), str(REPO)])
     (tarball,) = (base / "dist").glob("kubeops-jenkins-*.tar.gz")
-    _run([str(BIN / "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "-p", str(collections),
+    _run([str(BIN / "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--force", "-p", str(collections),
           str(tarball)], env=dict(os.environ, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false"))
     (collections / "ansible_collections" / "kubernetes").mkdir(parents=True, exist_ok=True)
     (collections / "ansible_collections" / "kubernetes" / "core").symlink_to(
