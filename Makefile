@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 # two workers: the suites mostly wait on sandboxes; loadfile keeps a module on one worker (shared sandbox)
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: help setup demo molecule docs bench test lint sanity sanity-3.11 sanity-3.12 units pytest changelog-lint build
+.PHONY: help setup demo molecule docs bench reliability test lint sanity sanity-3.11 sanity-3.12 units pytest changelog-lint build
 
 help:
 	@echo "make demo   - install what is needed, start a local sandbox cluster and run playbooks/site.yml against it"
@@ -54,6 +54,12 @@ molecule: setup
 
 docs: setup
 	scripts/docs.sh build/docs
+
+# The reliability and security matrix alone (issue 7; also part of `make pytest`): faults, bad input,
+# restarts, concurrency, secrets, check mode, least privilege. Prints the table; writes
+# build/reliability/matrix.md and matrix.json.
+reliability: setup
+	$(VENV)/python -m pytest $(PYTEST_ARGS) tests/reliability
 
 # Ours vs the peer play (bench/peer), interleaved, on fresh sandboxes: bench/results/results.md + converge.png
 bench: setup

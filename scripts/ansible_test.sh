@@ -9,7 +9,7 @@ DEST="$ROOT/build/ansible_collections/kubeops/jenkins"
 mkdir -p "$DEST"
 # rsync-like refresh without rsync: the tracked files, with their work-tree content (what CI sees)
 # sandbox/, bench/ and the pytest suites are not collection content (build_ignore): not linted by ansible-test
-git ls-files -z -- . ':!sandbox' ':!bench' ':!tests/sandbox' ':!tests/integration' ':!docs/dev' ':!inventories/sandbox' | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done > build/.filelist
+git ls-files -z -- . ':!sandbox' ':!bench' ':!tests/sandbox' ':!tests/integration' ':!tests/reliability' ':!docs/dev' ':!inventories/sandbox' | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done > build/.filelist
 ( cd "$DEST" && find . -type f -not -path './tests/output/*' -not -path './.git/*' -print0 ) | while IFS= read -r -d '' f; do
     f=${f#./}; grep -qzxF -- "$f" build/.filelist || rm -f -- "$DEST/$f"
 done
