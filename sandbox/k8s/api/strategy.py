@@ -249,6 +249,14 @@ def set_defaults(store, res, obj):
         obj["status"] = {"phase": "Pending"}
     elif g == "" and p == "secrets":
         obj.setdefault("type", "Opaque")
+        if "stringData" in obj:
+            # stringData is write-only: the conversion to the internal type merges it into data, its
+            # values winning (pkg/apis/core/v1/conversion.go, Convert_v1_Secret_To_core_Secret), so a
+            # read never returns stringData
+            data = obj.get("data") or {}
+            for key, value in (obj.pop("stringData") or {}).items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
+            obj["data"] = data
     elif g == "" and p == "serviceaccounts":
         pass
     elif g == "" and p == "nodes":
