@@ -18,6 +18,9 @@ tar -cf - --null -T build/.filelist | tar -xf - -C "$DEST"
 if [ ! -d "$DEST/.git" ]; then git -C "$DEST" init -q; fi
 git -C "$DEST" add -A >/dev/null 2>&1
 cd "$DEST"
+# collections this one depends on (galaxy.yml) must sit in the same ansible_collections tree for
+# ansible-test's import sanity test and units (kubernetes.core's module_utils are imported)
+ln -sfn "$ROOT/.collections/ansible_collections/kubernetes" "$ROOT/build/ansible_collections/kubernetes"
 export ANSIBLE_COLLECTIONS_PATH="$ROOT/build:$ROOT/.collections"
 export PATH="$ROOT/.venv/bin:$PATH"
 exec "$ROOT/.venv/bin/ansible-test" "$@"

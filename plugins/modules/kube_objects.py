@@ -16,7 +16,7 @@ description:
     ConfigMaps, Secret, Services and workload, for instance) to the given definitions in one module
     run, then waits for the workloads among them.
   - Each object is read once. It is written only when it differs, which is decided before any request
-    is sent, from two facts: the object's last-applied annotation (the one C(kubectl apply) and
+    is sent, from two facts. The object's last-applied annotation (the one C(kubectl apply) and
     M(kubernetes.core.k8s) with O(kubernetes.core.k8s#module:apply=true) keep) must equal the
     definition, and every field of the definition must be in the live object with the same value.
     So a change made by someone else to a field the definition sets is put back, and a field removed
@@ -83,9 +83,21 @@ options:
       namespace:
         description: Namespace of the object (ignored for cluster-scoped kinds).
         type: str
+  current:
+    description:
+      - Live objects read earlier in the play (for example the C(resources) of
+        M(kubeops.jenkins.kube_objects_info)) that the module may use instead of reading them again.
+        An object of O(definitions) found here is not read again; it is compared with, and patched
+        from, this copy.
+      - Only pass objects read moments before, in the same play. A change made to the object in
+        between is not seen; the write is a merge patch, so such a change is not lost either, but a
+        change in between to a field the definition sets is only put back on the next run.
+    type: list
+    elements: dict
+    default: []
   wait:
     description:
-      - Wait until the workloads among O(definitions) are ready (kubernetes.core's readiness rules:
+      - Wait until the workloads among O(definitions) are ready (kubernetes.core's readiness rules;
         for a Deployment, the current generation observed and every replica updated and available)
         and until deleted objects are gone.
       - An unchanged workload that is already ready costs no further request.
@@ -187,6 +199,7 @@ ABSENT_SPEC = dict(
 def argspec():
     spec = dict(
         definitions=dict(type="list", elements="dict", default=[]),
+        current=dict(type="list", elements="dict", default=[]),
         absent=dict(type="list", elements="dict", default=[], options=ABSENT_SPEC),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=300),
@@ -264,7 +277,7 @@ def run(module, objects):
 
 def main():
     module = AnsibleModule(argument_spec=argspec(), supports_check_mode=True)
-    for obj in module.params["definitions"]:
+    for obj in module.params["definitions"] + module.params["current"]:
         # Secret values never leave the module (result, diff, the logged invocation)
         module.no_log_values.update(secret_values(obj))
     problems = validate(module.params)
@@ -272,6 +285,8 @@ def main():
         module.fail_json(msg="Invalid input, nothing was sent to the cluster: %s" % "; ".join(problems))
     objects = ObjectSet(KubeAccess(module.params["kubeconfig"], module.params["context"]),
                         check_mode=module.check_mode)
+    for obj in module.params["current"]:
+        objects.remember(obj)
     module.exit_json(**run(module, objects))
 
 

@@ -15,7 +15,7 @@ description:
   - Reads each query of O(queries) (one object by name, or a list by label and field selectors) with
     one request, in one module run, and changes nothing.
   - A missing object is an empty list, not an error.
-  - Secrets are returned as stored (base64 C(data)): use C(no_log) on a task that reads one.
+  - Secrets are returned as stored (base64 C(data)); use C(no_log) on a task that reads one.
 author:
   - kubeops.jenkins maintainers (@kubeops)
 extends_documentation_fragment:

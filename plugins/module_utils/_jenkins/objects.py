@@ -64,10 +64,10 @@ except ImportError:  # pragma: no cover - kubernetes.core is a dependency of thi
     LAST_APPLIED_CONFIG_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 
 READY = {
-    "Deployment": lambda o: deployment_ready(o),
-    "StatefulSet": lambda o: statefulset_ready(o),
-    "DaemonSet": lambda o: daemonset_ready(o),
-    "Pod": lambda o: pod_ready(o),
+    "Deployment": "deployment_ready",
+    "StatefulSet": "statefulset_ready",
+    "DaemonSet": "daemonset_ready",
+    "Pod": "pod_ready",
 }
 # Answers worth another try: the API server or a proxy in front of it was briefly unable to answer.
 RETRY_STATUS = (429, 500, 502, 503, 504)
@@ -89,12 +89,12 @@ def last_applied(desired):
 
 
 def _scalar_equal(want, have):
+    # the API server keeps strings and numbers apart, except for quantities and int-or-string fields
+    # it may hand back in the other form; booleans are never equal to numbers (in Python True == 1)
+    if isinstance(want, bool) or isinstance(have, bool):
+        return want is have
     if want == have:
         return True
-    # the API server keeps strings and numbers apart, except for quantities and int-or-string fields
-    # it may hand back in the other form; booleans are never equal to numbers
-    if isinstance(want, bool) or isinstance(have, bool):
-        return False
     if isinstance(want, (int, float, str)) and isinstance(have, (int, float, str)):
         return str(want) == str(have)
     return False
@@ -218,6 +218,12 @@ class ObjectSet:
         self.retries = retries
         self._dynamic = None
         self.namespaces_to_create = set()
+        # live objects the caller read earlier in the play: used once instead of a GET
+        self.known = {}
+
+    def remember(self, obj):
+        meta = obj.get("metadata") or {}
+        self.known[(obj.get("kind"), meta.get("namespace"), meta.get("name"))] = obj
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -315,7 +321,9 @@ class ObjectSet:
             # objects in it (it answers 404 namespace not found, as a real API server does)
             entry.update(action="created", reason="namespace %s would be created first" % namespace)
             return entry, None, dict(desired)
-        actual = self.get(desired["apiVersion"], desired["kind"], meta.get("name"), namespace, target)
+        actual = self.known.pop((desired["kind"], namespace, meta.get("name")), None)
+        if actual is None:
+            actual = self.get(desired["apiVersion"], desired["kind"], meta.get("name"), namespace, target)
         if actual is None:
             if self.check_mode and desired["kind"] == "Namespace":
                 self.namespaces_to_create.add(meta.get("name"))
@@ -332,7 +340,7 @@ class ObjectSet:
         if fresh:
             entry.update(action="unchanged")
             return entry, actual, actual
-        _, patch = apply_patch(actual, desired)
+        patch = apply_patch(actual, desired)[1]
         try:
             after = self._call("update", target, lambda: self.dynamic().patch(
                 res, body=patch, name=meta.get("name"), namespace=namespace,
@@ -380,10 +388,12 @@ class ObjectSet:
 
     @staticmethod
     def is_ready(obj):
-        check = READY.get(obj.get("kind"))
-        if check is None:
+        predicate = READY.get(obj.get("kind"))
+        if predicate is None:
             return True
         from kubernetes.dynamic.resource import ResourceInstance
+        check = {"deployment_ready": deployment_ready, "statefulset_ready": statefulset_ready,
+                 "daemonset_ready": daemonset_ready, "pod_ready": pod_ready}[predicate]
         return check(ResourceInstance(None, obj))
 
     def wait_ready(self, obj, timeout, sleep=2):
