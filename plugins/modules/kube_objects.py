@@ -17,11 +17,11 @@ description:
     run, then waits for the workloads among them.
   - Each object is read once. It is written only when it differs, which is decided before any request
     is sent, from two facts. The object's last-applied annotation (the one C(kubectl apply) and
-    M(kubernetes.core.k8s) with O(kubernetes.core.k8s#module:apply=true) keep) must equal the
+    C(kubernetes.core.k8s) with C(apply=true) keep) must equal the
     definition, and every field of the definition must be in the live object with the same value.
     So a change made by someone else to a field the definition sets is put back, and a field removed
     from the definition is removed from the object.
-  - The write is M(kubernetes.core.k8s)'s client-side apply (three-way merge of last-applied,
+  - The write is C(kubernetes.core.k8s)'s client-side apply (three-way merge of last-applied,
     desired and live objects, sent as a JSON merge patch), so objects can be managed by either.
   - Objects in O(absent) are deleted first (in order), then the O(definitions) are applied in order.
   - Transient API answers (HTTP 429, 500, 502, 503, 504, a dropped connection) are retried three times
@@ -112,12 +112,14 @@ options:
     type: int
     default: 2
 notes:
-  - Compared with a loop of M(kubernetes.core.k8s) tasks, one per object, this saves a module start
+  - Compared with a loop of C(kubernetes.core.k8s) tasks, one per object, this saves a module start
     per object and sends no request for an object that is already as defined
-    (M(kubernetes.core.k8s) re-sends list fields as a PATCH on every run).
+    (C(kubernetes.core.k8s) re-sends list fields as a PATCH on every run).
 seealso:
   - module: kubeops.jenkins.kube_objects_info
-  - module: kubernetes.core.k8s
+  - name: kubernetes.core.k8s
+    description: The module for one object at a time.
+    link: https://docs.ansible.com/ansible/latest/collections/kubernetes/core/k8s_module.html
 """
 
 EXAMPLES = r"""

@@ -51,7 +51,9 @@ options:
         type: str
 seealso:
   - module: kubeops.jenkins.kube_objects
-  - module: kubernetes.core.k8s_info
+  - name: kubernetes.core.k8s_info
+    description: The module for one object at a time.
+    link: https://docs.ansible.com/ansible/latest/collections/kubernetes/core/k8s_info_module.html
 """
 
 EXAMPLES = r"""

@@ -151,8 +151,6 @@ class Document:
 def converge(client, kube, doc, reload_after=True, sync_timeout=180, check_mode=False, diff=False):
     ns, cm_name = doc.configmap["namespace"], doc.configmap["name"]
     text = dump_yaml(doc.desired) if doc.desired is not None else None
-    if text is not None:
-        check(client, text, doc.subject)
     data = kube.read_configmap_data(ns, cm_name)
     previous = (data or {}).get(doc.key)
     try:
@@ -191,6 +189,10 @@ def converge(client, kube, doc, reload_after=True, sync_timeout=180, check_mode=
         if source_changed and not differences:
             result["diff"]["before"] = "# %s/%s:%s %s\n" % (
                 ns, cm_name, doc.key, "differs" if previous else "is missing") + result["diff"]["before"]
+    if result["changed"]:
+        # validated by Jenkins before anything is written (also in check mode); a document that is
+        # already live and stored needs no check
+        check(client, text, doc.subject)
     if result["changed"] and not check_mode:
         if source_changed:
             kube.set_configmap_key(ns, cm_name, doc.key, text)
