@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from urllib.parse import urlsplit
 
 from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins import casc_service
 from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.compare import (
@@ -128,8 +129,25 @@ def _env_vars(mapping):
             for k, v in sorted((mapping or {}).items())]
 
 
+def _check_url(option, value):
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CloudSpecError(message="%s must be an http:// or https:// URL with a host name, got %r" % (option, value))
+
+
 def validate(params):
     casc_service.document_key("cloud-%s" % params["name"])
+    if params.get("namespace"):
+        # the namespace agent pods are created in (a Kubernetes namespace name is a DNS-1123 label)
+        if len(params["namespace"]) > 63 or not DNS1123_LABEL.match(params["namespace"]):
+            raise CloudSpecError(message="namespace %r is not a valid Kubernetes namespace name (DNS-1123 label: lower "
+                                         "case letters, digits and '-', at most 63 characters)" % params["namespace"])
+    for option in ("server_url", "jenkins_url"):
+        if params.get(option):
+            _check_url(option, params[option])
+    tunnel = params.get("jenkins_tunnel")
+    if tunnel and not re.match(r"^[^\s:/]*:[0-9]{1,5}$", tunnel):
+        raise CloudSpecError(message="jenkins_tunnel must be host:port or :port (the agent's TCP endpoint), got %r" % tunnel)
     for option, minimum in MINIMUMS.items():
         value = params.get(option)
         if value is not None and value < minimum:

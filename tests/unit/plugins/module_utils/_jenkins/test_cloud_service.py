@@ -91,6 +91,10 @@ BASE = {"name": "kubernetes"}
     (dict(BASE, templates=[{"name": "a", "volumes": [{"type": "empty_dir", "mount_path": "/m"},
                                                      {"type": "empty_dir", "mount_path": "/m"}]}]), "used twice"),
     ({"name": "bad/name"}, "cannot be a ConfigMap key"),
+    (dict(BASE, namespace="Kube_Ops"), "namespace 'Kube_Ops' is not a valid Kubernetes namespace name"),
+    (dict(BASE, server_url="kubernetes.default"), "server_url must be an http:// or https:// URL"),
+    (dict(BASE, jenkins_url="ftp://jenkins"), "jenkins_url must be an http:// or https:// URL"),
+    (dict(BASE, jenkins_tunnel="jenkins-agent"), "jenkins_tunnel must be host:port"),
 ])
 def test_validate_rejects(params, message):
     with pytest.raises(cs.CloudSpecError if "ConfigMap" not in message else Exception, match=message):
@@ -100,6 +104,9 @@ def test_validate_rejects(params, message):
 @pytest.mark.parametrize("params", [
     dict(BASE, templates=[{"name": "haimaxy-jnlp", "label": "haimaxy-jnlp linux"}]),
     dict(BASE, connect_timeout=5, read_timeout=15, retention_timeout=5),
+    dict(BASE, namespace="kube-ops", server_url="https://kubernetes.default", jenkins_url="http://jenkins.kube-ops:8080",
+         jenkins_tunnel="jenkins-agent.kube-ops.svc.cluster.local:50000"),
+    dict(BASE, jenkins_tunnel=":50000"),
 ])
 def test_validate_accepts(params):
     cs.validate(params)
