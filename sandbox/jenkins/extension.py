@@ -279,6 +279,7 @@ class Node:
         self.temporarily_offline = False
         self.offline_cause: str | None = None   # core/plugin: human readable offline cause
         self.busy_executors = 0                 # core
+        self.accepting_tasks = True             # core: Computer#isAcceptingTasks (the queue skips it when false)
         self.idle_since = time.time()           # core: time the last executor became idle
         self.connect_time: float | None = None  # core
         self.jenkins = None                     # core: the JenkinsInstance after add_node
@@ -319,6 +320,11 @@ class Node:
     # ---- hooks for plugins --------------------------------------------------------------
     def on_build_start(self, build) -> None:
         """Called on the executor thread before the first step (``build.log(text)`` works)."""
+
+    def task_completed(self, build) -> None:
+        """Called with the queue lock held after the build finished, BEFORE its executor is released
+        (``ExecutorListener#taskCompleted``: a one-shot retention stops accepting tasks here, so the
+        queue never hands the freed executor to another build)."""
 
     def on_build_complete(self, build) -> None:
         """Called after the build finished and the executor was released."""

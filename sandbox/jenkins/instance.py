@@ -977,6 +977,8 @@ class JenkinsInstance:
         for n in candidates:
             if n.num_executors <= 0 or n.is_offline or n.busy_executors >= n.num_executors:
                 continue
+            if not getattr(n, "accepting_tasks", True):
+                continue
             if n.executor is None:
                 continue
             if n.can_take(label):
@@ -1137,6 +1139,10 @@ class JenkinsInstance:
             build.building = False
             build.save()
             with self.lock:
+                try:
+                    node.task_completed(build)  # Executor#finish1 -> taskCompleted, before the executor is freed
+                except Exception:
+                    LOG.exception("task_completed failed")
                 node.busy_executors = max(0, node.busy_executors - 1)
                 if node.busy_executors == 0:
                     node.idle_since = time.time()

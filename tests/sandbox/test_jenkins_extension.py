@@ -159,3 +159,60 @@ def test_label_expressions():
     assert L(None).matches([]) and L("haimaxy-jnlp").is_atom()
     with pytest.raises(ValueError):
         L("a b")
+
+
+class OneShotNode(DummyNode):
+    """One-shot retention as the kubernetes plugin's OnceRetentionStrategy: stops accepting tasks when
+    its build completes (before the executor is freed), is terminated a little later."""
+
+    def task_completed(self, build):
+        self.accepting_tasks = False
+
+    def on_build_complete(self, build):
+        self.done.append((build.job_name, build.number, build.result))
+        threading.Timer(0.8, lambda: self.jenkins.remove_node(self.name)).start()
+
+
+class OneShotCloud(DummyCloud):
+    java_class = "test.OneShotCloud"
+
+    def provision(self, label, jenkins, excess_workload):
+        node = OneShotNode(f"{self.name}-agent-{len(self.provisioned) + 1}", self.label, self)
+        self.provisioned.append(node)
+        jenkins.add_node(node)
+        # the first agent connects at once, the next ones late: queued builds wait while agent 1 finishes
+        delay = 0.2 if len(self.provisioned) == 1 else 1.5
+        threading.Timer(delay, lambda: jenkins.agent_connect(node.name, jenkins.jnlp_mac(node.name),
+                                                             executor=StaticExecutor())).start()
+        return [node]
+
+
+ext.register_cloud_configurator(
+    "oneShotTest", lambda m, c: OneShotCloud(m["name"], m.get("label", "dummy"), True),
+    lambda cloud: {"label": cloud.label, "name": cloud.name}, plugin=None, java_class="test.OneShotCloud")
+
+
+def test_one_shot_agent_never_takes_a_queued_build_after_its_own(jenkins_factory):
+    """Regression: the executor of a one-shot agent used to be freed before the agent stopped accepting
+    tasks, so a build waiting in the queue could start there and fail with 'ERROR: <agent> is offline'
+    once the agent was terminated (20 concurrent builds, bench/extras.py)."""
+    j = jenkins_factory(casc=CASC_SECURED.replace("  numExecutors: 2", "  numExecutors: 0"),
+                        casc_files={"50-cloud.yaml": "jenkins:\n  clouds:\n    - oneShotTest:\n        name: once\n"
+                                                     "        label: dummy\n"})
+    h = Http(j.url, "admin", ADMIN_PASSWORD)
+    xml = freestyle("echo hi", label="dummy").replace(
+        "<concurrentBuild>false</concurrentBuild>", "<concurrentBuild>true</concurrentBuild>").replace(
+        "<properties/>", "<properties><hudson.model.ParametersDefinitionProperty><parameterDefinitions>"
+        "<hudson.model.StringParameterDefinition><name>RUN</name><defaultValue>0</defaultValue>"
+        "</hudson.model.StringParameterDefinition></parameterDefinitions></hudson.model.ParametersDefinitionProperty>"
+        "</properties>")
+    r = h.post("/createItem?name=many", body=xml, headers={"Content-Type": "application/xml", **h.crumb()})
+    assert r.status == 200
+    for run in range(3):
+        r = h.post("/job/many/buildWithParameters?delay=0sec", body="RUN=%d" % run,
+                   headers={"Content-Type": "application/x-www-form-urlencoded", **h.crumb()})
+        assert r.status == 201
+    builds = [wait_for(lambda n=n: (lambda r: r.json() if r.status == 200 and r.json()["result"] else None)(
+        h.get("/job/many/%d/api/json" % n)), 15, 0.05, "build %d" % n) for n in (1, 2, 3)]
+    assert [b["result"] for b in builds] == ["SUCCESS"] * 3
+    assert len({b["builtOn"] for b in builds}) == 3          # one agent per build

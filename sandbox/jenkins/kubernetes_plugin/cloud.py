@@ -245,6 +245,12 @@ class KubernetesSlave(Node):
             text = podbuilder.pod_as_yaml(self.pod)
             build.log(podbuilder.mask_secret(text, self._jenkins.jnlp_mac(self.name)).rstrip("\n"))
 
+    def task_completed(self, build):
+        if self.template.get("idleMinutes") == 0:
+            # OnceRetentionStrategy#taskCompleted -> done: setAcceptingTasks(false) before the executor is
+            # released, so a queued build never lands on this agent while it is being terminated
+            self.accepting_tasks = False
+
     def on_build_complete(self, build):
         self._builds_done += 1
         if self.template.get("idleMinutes") == 0:
