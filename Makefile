@@ -61,6 +61,8 @@ docs: setup
 reliability: setup
 	$(VENV)/python -m pytest $(PYTEST_ARGS) tests/reliability
 
-# Ours vs the peer play (bench/peer), interleaved, on fresh sandboxes: bench/results/results.md + converge.png
+# Ours vs the peer play (bench/peer), interleaved, on fresh sandboxes: bench/results/results.md + converge.png;
+# then the extras (bench/extras.py: 10 plugins in one task vs ten tasks, 20 concurrent builds): extras.md + extras.png
 bench: setup
 	$(VENV)/python bench/run_bench.py
+	$(VENV)/python bench/extras.py
