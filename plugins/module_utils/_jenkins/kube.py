@@ -20,6 +20,7 @@ Options are named as in kubernetes.core: kubeconfig (env K8S_AUTH_KUBECONFIG), c
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -131,25 +132,47 @@ class KubeAccess:
 
     # -- ConfigMap ----------------------------------------------------------------------------
 
+    def request_json(self, method, path, body=None, content_type="application/json"):
+        """One API request with a JSON answer, without the generated typed API: importing
+        CoreV1Api loads every model class (seconds of a module's run), and a ConfigMap needs none.
+        Raises ApiException for an answer outside 2xx, as the typed API does."""
+        api = self.api_client()
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        if hasattr(api, "param_serialize"):  # kubernetes >= 35 (pydantic-based generated client)
+            request = api.param_serialize(method, path, header_params=headers, body=body,
+                                          auth_settings=["BearerToken"])
+            response = api.call_api(*request)
+            response.read()
+            if not 200 <= response.status <= 299:
+                api.response_deserialize(response, {})  # raises ApiException with the Status body
+            data = response.data
+        else:  # older clients raise ApiException themselves
+            response = api.call_api(path, method, header_params=headers, body=body, auth_settings=["BearerToken"],
+                                    _preload_content=False, _return_http_data_only=True)
+            data = response.data
+        return json.loads(data) if data else None
+
     def read_configmap_data(self, namespace, name):
         """data of the ConfigMap, or None when it does not exist."""
         target = "ConfigMap %s/%s" % (namespace, name)
         try:
-            obj = self.core().read_namespaced_config_map(name, namespace)
+            obj = self.request_json("GET", "/api/v1/namespaces/%s/configmaps/%s" % (namespace, name))
         except ApiException as exc:
             if exc.status == 404:
                 return None
             raise KubeError(message="Failed to read %s: %s" % (target, _status_message(exc)),
                             action="read", target=target, status=exc.status) from exc
-        data = obj.get("data") if isinstance(obj, dict) else obj.data
-        return dict(data or {})
+        except (OSError, ValueError) as exc:
+            raise KubeError(message="Failed to read %s: %s" % (target, exc), action="read", target=target) from exc
+        return dict((obj or {}).get("data") or {})
 
     def set_configmap_key(self, namespace, name, key, value, labels=None):
         """Merge-patch data.<key> (None removes it); create the ConfigMap when missing."""
         target = "ConfigMap %s/%s" % (namespace, name)
         body = {"data": {key: value}}
         try:
-            return self.core().patch_namespaced_config_map(name, namespace, body)
+            return self.request_json("PATCH", "/api/v1/namespaces/%s/configmaps/%s" % (namespace, name), body,
+                                     content_type="application/merge-patch+json")
         except ApiException as exc:
             if exc.status != 404:
                 raise KubeError(message="Failed to update key %s of %s: %s" % (key, target, _status_message(exc)),
@@ -160,7 +183,8 @@ class KubeAccess:
                     "metadata": {"name": name, "namespace": namespace,
                                  "labels": dict(labels or {"app.kubernetes.io/managed-by": "kubeops.jenkins"})},
                     "data": {key: value}}
-        return self._call("create", target, self.core().create_namespaced_config_map, namespace, manifest)
+        return self._call("create", target, self.request_json, "POST", "/api/v1/namespaces/%s/configmaps" % namespace,
+                          manifest)
 
     # -- pods -----------------------------------------------------------------------------------
 
