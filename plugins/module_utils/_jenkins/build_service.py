@@ -167,7 +167,10 @@ def _has_parameters(job):
 def trigger(run, job):
     params = run.params.get("parameters") or {}
     if params or _has_parameters(job):
-        response = run.client.post(run.path + "/buildWithParameters", data={k: str(v) for k, v in params.items()},
+        # delay=0sec as for /build: without it the job's quiet period (5 s by default) applies
+        # (ParametersDefinitionProperty#_doBuild takes the same TimeDuration delay parameter)
+        response = run.client.post(run.path + "/buildWithParameters", params={"delay": "0sec"},
+                                   data={k: str(v) for k, v in params.items()},
                                    expected=(200, 201, 303), action="trigger a build of job", target="'%s'" % run.name)
     else:
         response = run.client.post(run.path + "/build", params={"delay": "0sec"}, expected=(200, 201),

@@ -162,7 +162,7 @@ def _job_name(job):
     return name
 
 
-def wait_for_jobs(client, requested, known_ids, timeout, interval=2.0):
+def wait_for_jobs(client, requested, known_ids, timeout, interval=0.5):
     """Poll the update center until the jobs created after known_ids are done.
 
     Returns (outcomes, restart_required): outcomes maps plugin name → (status type, errorMessage).
@@ -189,6 +189,7 @@ def wait_for_jobs(client, requested, known_ids, timeout, interval=2.0):
             raise JenkinsTimeout(
                 message="Failed to install plugins on Jenkins: still %s after %ss: %s"
                         % ("installing", timeout, ", ".join(sorted(running))))
+        # first look soon (a small plugin installs in well under a second), then back off
         client.sleep(interval)
         interval = min(interval * 1.5, 10.0)
 

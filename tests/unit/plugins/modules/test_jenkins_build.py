@@ -119,6 +119,7 @@ def test_parameters(fake_jenkins, kube):
     assert not failed
     (trigger,) = fake_jenkins.mutating()
     assert trigger.path == "/job/smoke/buildWithParameters" and trigger.form == {"TARGET": "staging", "N": "2"}
+    assert trigger.query == {"delay": "0sec"}, "without delay=0sec the job's quiet period applies"
 
 
 def test_parameterised_job_without_parameters_uses_defaults(fake_jenkins, kube):
