@@ -31,7 +31,9 @@ import copy
 import json
 import time
 
-from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.kube import KubeError
+from ansible.module_utils.common.dict_transformations import dict_merge
+
+from ansible_collections.kubeops.jenkins.plugins.module_utils._jenkins.kube import KubeError, _status_message
 
 try:
     from kubernetes.client.exceptions import ApiException
@@ -193,20 +195,6 @@ def for_display(obj):
     return out
 
 
-def _status_message(exc):
-    body = getattr(exc, "body", None)
-    message = ""
-    if body:
-        try:
-            message = json.loads(body).get("message", "")
-        except (ValueError, AttributeError, TypeError):
-            message = str(body)[:300]
-    status = getattr(exc, "status", None)
-    reason = getattr(exc, "reason", "") or ""
-    text = "HTTP %s %s" % (status, reason) if status else str(exc)
-    return "%s: %s" % (text.strip(), message) if message else text.strip()
-
-
 class ObjectSet:
     """Reads, applies and removes Kubernetes objects through one DynamicClient."""
 
@@ -327,7 +315,7 @@ class ObjectSet:
         if actual is None:
             if self.check_mode and desired["kind"] == "Namespace":
                 self.namespaces_to_create.add(meta.get("name"))
-            body = _merge(desired, annotate(desired))
+            body = dict_merge(desired, annotate(desired))
             try:
                 after = self._call("create", target, lambda: self.dynamic().create(
                     res, body=body, namespace=namespace, **dry)).to_dict()
@@ -471,14 +459,3 @@ class ObjectSet:
             events = [e for e in events if e.get("type") == "Warning"]
         events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
         return "; ".join("%s: %s" % (e.get("reason"), e.get("message")) for e in events[-3:])
-
-
-def _merge(a, b):
-    """Deep merge of dicts (b wins), as ansible's dict_merge."""
-    out = copy.deepcopy(a)
-    for key, value in b.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out

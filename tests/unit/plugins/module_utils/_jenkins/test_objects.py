@@ -149,7 +149,7 @@ class FakeDynamic:
     def patch(self, res, body=None, name=None, namespace=None, **kw):
         self._maybe_fail("PATCH")
         self.calls.append(("PATCH", res.kind, name, kw.get("dry_run")))
-        merged = objects._merge(self.store[(res.kind, namespace, name)], body)
+        merged = objects.dict_merge(self.store[(res.kind, namespace, name)], body)
         if not kw.get("dry_run"):
             self.store[(res.kind, namespace, name)] = merged
         return Instance(merged)
