@@ -958,7 +958,7 @@ def _status_404_page():
 
 
 class AdminAPI:
-    """``/_sandbox/...``: request log, counts, reset, faults, status, compaction."""
+    """``/_sandbox/...``: request log, counts, reset, faults, status, options, compaction."""
 
     def __init__(self, cluster):
         self.cluster = cluster
@@ -999,6 +999,27 @@ class AdminAPI:
                 return _Body(200, {"items": []})
         if sub == "status" and method in ("GET", "POST"):
             return _Body(200, c.status())
+        if sub == "options":
+            # run-time tunables of the emulated cluster (the kubelet reads them on every sync)
+            tunables = {"configmap_sync_delay": float}
+            if method in ("POST", "PATCH"):
+                bad = set(data) - set(tunables)
+                if bad:
+                    raise errors.bad_request("unknown options: %s (known: %s)" % (
+                        ", ".join(sorted(bad)), ", ".join(sorted(tunables))))
+                for key, kind in tunables.items():
+                    if key in data:
+                        try:
+                            value = kind(data[key])
+                        except (TypeError, ValueError):
+                            raise errors.bad_request("option %s must be a number" % key)
+                        if value < 0:
+                            raise errors.bad_request("option %s must not be negative" % key)
+                        setattr(c, key, value)
+            if method in ("GET", "POST", "PATCH"):
+                from sandbox.k8s.controllers.kubelet import DEFAULT_CONFIGMAP_SYNC_DELAY, cluster_option
+                return _Body(200, {"configmap_sync_delay": float(cluster_option(
+                    c, "configmap_sync_delay", DEFAULT_CONFIGMAP_SYNC_DELAY))})
         if sub == "compact" and method == "POST":
             return _Body(200, {"compactedRevision": c.store.compact()})
         raise ApiError(404, "NotFound", "no such admin endpoint: %s %s" % (method, path))

@@ -90,3 +90,17 @@ def test_python_objects():
     assert faults.match("jenkins", "POST", "/job/z") is None and faults.list() == []
     forever = faults.add(count=None, latency=0.1, status=None)
     assert faults.match("any", "GET", "/").latency == 0.1 and faults.list()[0]["id"] == forever
+
+
+def test_run_time_options_set_read_and_validated(api_sandbox):
+    default = api_sandbox.admin("GET", "options")["configmap_sync_delay"]
+    try:
+        assert api_sandbox.admin("POST", "options", {"configmap_sync_delay": 0.25}) == {"configmap_sync_delay": 0.25}
+        assert api_sandbox.admin("GET", "options")["configmap_sync_delay"] == 0.25
+        status, body = api_sandbox.request("POST", "/_sandbox/options", {"image_pull_delay": 1})
+        assert status == 400 and "unknown options: image_pull_delay" in json.dumps(body), body
+        status, body = api_sandbox.request("POST", "/_sandbox/options", {"configmap_sync_delay": -1})
+        assert status == 400 and "must not be negative" in json.dumps(body), body
+        assert api_sandbox.admin("GET", "options")["configmap_sync_delay"] == 0.25, "a rejected request changes nothing"
+    finally:
+        api_sandbox.admin("POST", "options", {"configmap_sync_delay": default})
