@@ -94,13 +94,20 @@ options:
             label (the plugin's sanitised pod label, which assumes the pod template's label equals
             the job's label); required otherwise.
         type: str
+      container:
+        description:
+          - The agent container of the pods (the plugin's C(jnlp), or the cloud's C(agentContainer)).
+          - When the build does not start in time, the last lines of its log are part of the failure
+            message (an agent that cannot reach Jenkins says why there).
+        type: str
+        default: jnlp
   require_pod_deleted:
     description: Fail unless the pod the build ran on was deleted before O(timeout) (needs O(agent_pods)).
     type: bool
     default: false
 notes:
   - Needs the Job/Build and Job/Read permissions (and Job/Cancel for O(on_timeout)); with
-    O(agent_pods), rights to list and watch pods and list events in that namespace.
+    O(agent_pods), rights to list and watch pods, list events and read pods/log in that namespace.
 seealso:
   - module: kubeops.jenkins.jenkins_job
   - module: kubeops.jenkins.jenkins_kubernetes_cloud
@@ -241,6 +248,7 @@ def argspec():
         agent_pods=dict(type="dict", options=dict(
             namespace=dict(type="str", required=True),
             label_selector=dict(type="str"),
+            container=dict(type="str", default="jnlp"),
         )),
         require_pod_deleted=dict(type="bool", default=False),
     )

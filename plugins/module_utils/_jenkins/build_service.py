@@ -242,19 +242,35 @@ def _pod_story(run):
     run.watcher.wait_for(lambda records: any(not r["preexisting"] for r in records.values()), 0.5)
     stories = []
     for pod in sorted(run.watcher.pods(), key=lambda p: p["created"] or "", reverse=True)[:3]:
-        if pod["preexisting"] and pod["name"] != run.build.get("builtOn"):
+        # a pod that existed before the trigger counts when the build ran on it or the queue waits
+        # for it ("'haimaxy-jnlp-x' is offline": an agent left by an earlier build that never connected)
+        if pod["preexisting"] and pod["name"] != run.build.get("builtOn") and pod["name"] not in (run.why or ""):
             continue
         phase = pod["timeline"][-1]["phase"] if pod["timeline"] else "unknown"
         try:
             events = run.kube.pod_events(run.watcher.namespace, pod["name"])
         except JenkinsError as exc:
             events = ["events unavailable: %s" % exc]
-        stories.append("pod %s: %s%s" % (pod["name"], phase, " (%s)" % "; ".join(events) if events else ""))
+        story = "pod %s: %s%s" % (pod["name"], phase, " (%s)" % "; ".join(events) if events else "")
+        if not pod["deleted"] and phase in ("Running", "Succeeded", "Failed"):
+            story += _agent_log(run, pod["name"])
+        stories.append(story)
     if run.watcher.error:
         stories.append("the pod watch failed: %s" % run.watcher.error)
     if not stories:
         return "no agent pod matching %s appeared in namespace %s" % (run.watcher.label_selector, run.watcher.namespace)
     return "; ".join(stories)
+
+
+def _agent_log(run, pod_name):
+    """'; log of jnlp: ...' — an agent that started but never came online tells why in its log
+    (e.g. 'Could not locate server among [...]' for a wrong jenkinsUrl)."""
+    container = (run.params.get("agent_pods") or {}).get("container") or "jnlp"
+    try:
+        lines = run.kube.pod_log_tail(run.watcher.namespace, pod_name, container=container, lines=3)
+    except JenkinsError:
+        return ""  # no log (container not started, no pods/log right): the events tell the rest
+    return "; last log lines of %s: %s" % (container, " | ".join(line[:300] for line in lines)) if lines else ""
 
 
 def _on_timeout(run, stage):

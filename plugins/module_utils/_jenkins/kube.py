@@ -91,7 +91,6 @@ class KubeAccess:
         self.kubeconfig = kubeconfig
         self.context = context
         self._api_client = None
-        self._core_api = None
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -115,11 +114,6 @@ class KubeAccess:
                 raise KubeError(message="Failed to configure the Kubernetes client: %s" % exc) from exc
         return self._api_client
 
-    def core(self):
-        if self._core_api is None:
-            self._core_api = k8s_client.CoreV1Api(self.api_client())
-        return self._core_api
-
     def _call(self, action, target, func, *args, **kwargs):
         try:
             return func(*args, **kwargs)
@@ -132,24 +126,31 @@ class KubeAccess:
 
     # -- ConfigMap ----------------------------------------------------------------------------
 
-    def request_json(self, method, path, body=None, content_type="application/json"):
-        """One API request with a JSON answer, without the generated typed API: importing
-        CoreV1Api loads every model class (seconds of a module's run), and a ConfigMap needs none.
-        Raises ApiException for an answer outside 2xx, as the typed API does."""
+    def send(self, method, path, query=None, body=None, content_type="application/json", accept="application/json",
+             timeout=None):
+        """One API request without the generated typed API: importing CoreV1Api loads every model
+        class (a second or more of a module's run), and plain dicts are all the modules need.
+        Returns the urllib3 response, unread (stream it, or read ``.data``); raises ApiException for
+        an answer outside 2xx, as the typed API does."""
         api = self.api_client()
-        headers = {"Accept": "application/json", "Content-Type": content_type}
+        headers = {"Accept": accept, "Content-Type": content_type}
+        query = [(key, str(value)) for key, value in (query or {}).items() if value is not None]
         if hasattr(api, "param_serialize"):  # kubernetes >= 35 (pydantic-based generated client)
-            request = api.param_serialize(method, path, header_params=headers, body=body,
+            request = api.param_serialize(method, path, query_params=query, header_params=headers, body=body,
                                           auth_settings=["BearerToken"])
-            response = api.call_api(*request)
-            response.read()
+            response = api.call_api(*request, _request_timeout=timeout)
             if not 200 <= response.status <= 299:
+                response.read()
                 api.response_deserialize(response, {})  # raises ApiException with the Status body
-            data = response.data
-        else:  # older clients raise ApiException themselves
-            response = api.call_api(path, method, header_params=headers, body=body, auth_settings=["BearerToken"],
-                                    _preload_content=False, _return_http_data_only=True)
-            data = response.data
+            return response.response
+        # older clients raise ApiException themselves
+        return api.call_api(path, method, query_params=query, header_params=headers, body=body,
+                            auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
+                            _request_timeout=timeout)
+
+    def request_json(self, method, path, body=None, content_type="application/json", query=None):
+        """send() with a JSON answer, decoded."""
+        data = self.send(method, path, query=query, body=body, content_type=content_type).data
         return json.loads(data) if data else None
 
     def read_configmap_data(self, namespace, name):
@@ -189,46 +190,49 @@ class KubeAccess:
     # -- pods -----------------------------------------------------------------------------------
 
     def list_pods(self, namespace, label_selector):
-        result = self._call("list pods in", "namespace %s (%s)" % (namespace, label_selector),
-                            self.core().list_namespaced_pod, namespace, label_selector=label_selector)
-        return result
+        """The PodList (a dict) of the pods matching label_selector."""
+        return self._call("list pods in", "namespace %s (%s)" % (namespace, label_selector), self.request_json,
+                          "GET", "/api/v1/namespaces/%s/pods" % namespace, query={"labelSelector": label_selector})
 
     def pod_events(self, namespace, pod_name, limit=5):
         """The most recent events of a pod as 'Reason: message' strings."""
-        events = self._call("list events of", "pod %s/%s" % (namespace, pod_name),
-                            self.core().list_namespaced_event, namespace,
-                            field_selector="involvedObject.name=%s" % pod_name)
-        items = events.get("items") if isinstance(events, dict) else events.items
+        events = self._call("list events of", "pod %s/%s" % (namespace, pod_name), self.request_json,
+                            "GET", "/api/v1/namespaces/%s/events" % namespace,
+                            query={"fieldSelector": "involvedObject.name=%s" % pod_name})
         out = []
-        for event in items or []:
-            event = _as_dict(self, event)
+        for event in (events or {}).get("items") or []:
             stamp = event.get("lastTimestamp") or event.get("eventTime") or \
                 (event.get("metadata") or {}).get("creationTimestamp") or ""
             out.append((str(stamp), "%s: %s" % (event.get("reason"), (event.get("message") or "").strip())))
         return [text for _stamp, text in sorted(out)[-limit:]]
 
+    def pod_log_tail(self, namespace, pod_name, container=None, lines=3):
+        """The last non-empty lines of a container's log (GET pods/log with tailLines)."""
+        response = self._call("read the log of", "pod %s/%s" % (namespace, pod_name), self.send,
+                              "GET", "/api/v1/namespaces/%s/pods/%s/log" % (namespace, pod_name),
+                              query={"container": container, "tailLines": max(lines, 1) * 4}, accept="*/*")
+        text = response.data.decode("utf-8", errors="replace") if isinstance(response.data, bytes) else response.data
+        return [line.rstrip() for line in (text or "").splitlines() if line.strip()][-lines:]
+
     def stream_pods(self, namespace, label_selector, resource_version, timeout_seconds):
         """Watch events (type, pod dict) from resource_version on; ends after timeout_seconds."""
-        watcher = k8s_watch.Watch()
+        response = self.send("GET", "/api/v1/namespaces/%s/pods" % namespace,
+                             query={"watch": "true", "labelSelector": label_selector,
+                                    "resourceVersion": resource_version, "timeoutSeconds": timeout_seconds,
+                                    "allowWatchBookmarks": "false"},
+                             timeout=timeout_seconds + 30)
         try:
-            for event in watcher.stream(self.core().list_namespaced_pod, namespace, label_selector=label_selector,
-                                        resource_version=resource_version, timeout_seconds=timeout_seconds,
-                                        allow_watch_bookmarks=False):
-                yield event["type"], _as_dict(self, event["object"])
+            for line in k8s_watch.watch.iter_resp_lines(response):
+                event = json.loads(line)
+                yield event.get("type"), event.get("object") or {}
         finally:
-            watcher.stop()
+            response.close()
+            response.release_conn()
 
     def list_pods_raw(self, namespace, label_selector):
         """(pods as dicts, resourceVersion) for starting a watch."""
-        result = self.list_pods(namespace, label_selector)
-        result = _as_dict(self, result)
+        result = self.list_pods(namespace, label_selector) or {}
         return result.get("items") or [], (result.get("metadata") or {}).get("resourceVersion")
-
-
-def _as_dict(kube, obj):
-    if isinstance(obj, dict):
-        return obj
-    return kube.api_client().sanitize_for_serialization(obj)
 
 
 def pod_summary(pod):

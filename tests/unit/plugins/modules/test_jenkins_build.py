@@ -158,6 +158,49 @@ def test_timeout_in_queue_cancels_and_says_why(fake_jenkins, kube):
     assert sum(fake_jenkins.clock.sleeps) <= 30
 
 
+def test_timeout_with_agent_that_never_connects_quotes_its_log(fake_jenkins, kube):
+    """An agent pod that runs but never comes online (wrong jenkinsUrl): its log says why."""
+    BuildScript(fake_jenkins, kube)
+    offline = {"_class": "hudson.model.Queue$BuildableItem", "id": 17, "why": "\u2018%s\u2019 is offline" % POD}
+
+    def queue_item(request):  # pylint: disable=unused-argument
+        kube.push("ADDED", pod(POD, "Pending", labels=LABELS))
+        kube.push("MODIFIED", pod(POD, "Running", node="node1", labels=LABELS))
+        return answer(200, offline)
+    fake_jenkins.on("GET", "/queue/item/17/api/json", handler=queue_item)
+    kube.fake_core.logs[("kube-ops", POD)] = (
+        "INFO: Locating server among [http://jenkins.wrong-ns.svc.cluster.local:8080/]\n\n"
+        "SEVERE: Could not locate server among [http://jenkins.wrong-ns.svc.cluster.local:8080/]: "
+        "jenkins.wrong-ns.svc.cluster.local: Name or service not known\n")
+    result, failed = run_module(jenkins_build.main, dict(ARGS, timeout=30))
+    assert failed
+    assert ("pod %s: Running; last log lines of jnlp: INFO: Locating server among "
+            "[http://jenkins.wrong-ns.svc.cluster.local:8080/] | SEVERE: Could not locate server" % POD) in result["msg"]
+    assert "log" in kube.fake_core.calls
+
+
+def test_timeout_names_a_preexisting_offline_agent_the_queue_waits_for(fake_jenkins, kube):
+    stale = "haimaxy-jnlp-old01"
+    kube.fake_core.pods[("kube-ops", stale)] = pod(stale, "Running", node="node2", labels=LABELS)
+    kube.fake_core.pods[("kube-ops", "unrelated")] = pod("unrelated", "Running", node="node2", labels=LABELS)
+    kube.fake_core.logs[("kube-ops", stale)] = "SEVERE: Could not locate server among [http://wrong/]\n"
+    stuck = [{"_class": "hudson.model.Queue$BuildableItem", "id": 17, "why": "\u2018%s\u2019 is offline" % stale}]
+    BuildScript(fake_jenkins, kube)
+    fake_jenkins.on("GET", "/queue/item/17/api/json", answer(200, stuck[0]))
+    result, failed = run_module(jenkins_build.main, dict(ARGS, timeout=30))
+    assert failed
+    assert "pod %s: Running; last log lines of jnlp: SEVERE: Could not locate server" % stale in result["msg"]
+    assert "unrelated" not in result["msg"] and "no agent pod" not in result["msg"]
+
+
+def test_timeout_log_unreadable_is_left_out(fake_jenkins, kube):
+    BuildScript(fake_jenkins, kube, delete_pod=False)
+    args = dict(ARGS, timeout=40, agent_pods=dict(namespace="kube-ops", container="agent"))
+    result, failed = run_module(jenkins_build.main, args)
+    assert failed and "pod %s: Running" % POD in result["msg"] and "last log lines" not in result["msg"]
+    assert "log" in kube.fake_core.calls, "the log was asked for (404 here) and its absence not reported as a failure"
+
+
 def test_timeout_while_building_aborts(fake_jenkins, kube):
     BuildScript(fake_jenkins, kube, build_polls=10 ** 6)
     result, failed = run_module(jenkins_build.main, dict(name="smoke", timeout=60))
