@@ -193,3 +193,41 @@ def test_generate_name_and_generation(api_sandbox, ns):
     d = apps.patch_namespaced_deployment("g", ns, {"spec": {"template": {"spec": {"containers": [
         {"name": "c", "image": "x:2"}]}}}})
     assert d.metadata.generation == 2
+
+
+def _deployment(name, volume, strategy=None):
+    spec = {"selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                         "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}], "volumes": [volume]}}}
+    if strategy:
+        spec["strategy"] = strategy
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": spec}
+
+
+def test_volume_with_two_sources_and_recreate_with_rolling_update_are_refused(api_sandbox, ns):
+    """validateVolumeSource and ValidateDeploymentStrategy: a volume switched from emptyDir to a PVC
+    by a merge that keeps both is refused (422), as are Recreate + rollingUpdate; $retainKeys (what
+    kubectl apply sends for these retainKeys fields) clears the other keys and is accepted."""
+    path = "/apis/apps/v1/namespaces/%s/deployments" % ns
+    status, _ = api_sandbox.request("POST", path, _deployment("d", {"name": "home", "emptyDir": {}}))
+    assert status == 201
+    both = {"spec": {"template": {"spec": {"volumes": [
+        {"name": "home", "emptyDir": {}, "persistentVolumeClaim": {"claimName": "c"}}]}}}}
+    status, body = api_sandbox.request("PATCH", path + "/d", both, headers={"Content-Type": "application/merge-patch+json"})
+    assert status == 422, body
+    assert ('spec.template.spec.volumes[0].persistentVolumeClaim: Forbidden: may not specify more than 1 volume type'
+            in body["message"]), body
+    status, body = api_sandbox.request("PATCH", path + "/d", {"spec": {"strategy": {"type": "Recreate"}}},
+                                       headers={"Content-Type": "application/merge-patch+json"})
+    assert status == 422 and "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is " \
+                             "'Recreate'" in body["message"], body
+    retain = {"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}, "template": {"spec": {"volumes": [
+        {"$retainKeys": ["name", "persistentVolumeClaim"], "name": "home", "persistentVolumeClaim": {"claimName": "c"}}]}}}}
+    status, body = api_sandbox.request("PATCH", path + "/d", retain,
+                                       headers={"Content-Type": "application/strategic-merge-patch+json"})
+    assert status == 200, body
+    assert body["spec"]["template"]["spec"]["volumes"] == [{"name": "home", "persistentVolumeClaim": {"claimName": "c"}}]
+    assert body["spec"]["strategy"] == {"type": "Recreate"}
+    # a volume without any source is defaulted to emptyDir (SetDefaults_Volume)
+    status, body = api_sandbox.request("POST", path, _deployment("e", {"name": "scratch"}))
+    assert status == 201 and body["spec"]["template"]["spec"]["volumes"] == [{"name": "scratch", "emptyDir": {}}], body

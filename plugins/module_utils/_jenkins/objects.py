@@ -129,6 +129,46 @@ def first_difference(desired, actual, path=""):
     return None if _scalar_equal(desired, actual) else (path or ".")
 
 
+# Where the pod spec sits in each workload kind.
+POD_SPEC_PATHS = {"Pod": ("spec",), "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}
+POD_SPEC_PATHS.update(dict.fromkeys(("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job",
+                                     "ReplicationController", "PodTemplate"), ("spec", "template", "spec")))
+
+
+def _at(obj, path):
+    for key in path:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj if isinstance(obj, dict) else None
+
+
+def retain_keys(patch, desired, actual):
+    """Give the merge patch the retainKeys semantics of the API's fields that have it (k8s.io/api:
+    PodSpec.Volumes ``patchStrategy:"merge,retainKeys"``, apps/v1 DeploymentSpec.Strategy
+    ``patchStrategy:"retainKeys"``): keys the definition does not set are cleared, as kubectl apply's
+    ``$retainKeys`` directive does. kubernetes.core's apply_patch merges the live item into the patch
+    instead, so a volume changed back from emptyDir to its PVC by hand would carry both sources and
+    the API server refuses the object ("may not specify more than 1 volume type"); a strategy set
+    back to Recreate would keep rollingUpdate ("may not be specified when strategy type is
+    'Recreate'")."""
+    kind = desired.get("kind")
+    path = POD_SPEC_PATHS.get(kind)
+    patch_spec = _at(patch, path) if path else None
+    if patch_spec and isinstance(patch_spec.get("volumes"), list):
+        wanted = {v.get("name"): v for v in (_at(desired, path) or {}).get("volumes") or [] if isinstance(v, dict)}
+        patch_spec["volumes"] = [{k: v for k, v in item.items() if k in wanted[item.get("name")]}
+                                 if isinstance(item, dict) and item.get("name") in wanted else item
+                                 for item in patch_spec["volumes"]]
+    if kind == "Deployment":
+        strategy = _at(patch, ("spec", "strategy"))
+        wanted = _at(desired, ("spec", "strategy"))
+        live = _at(actual, ("spec", "strategy")) or {}
+        if strategy is not None and wanted is not None:
+            for key in live:
+                if key not in wanted:
+                    strategy[key] = None  # JSON merge patch: null removes the key
+    return patch
+
+
 def secret_as_stored(desired):
     """A Secret as the API server stores it: stringData merged into data (base64), as the
     apiserver's conversion does (k8s.io/kubernetes pkg/apis/core/v1/conversion.go,
@@ -328,7 +368,7 @@ class ObjectSet:
         if fresh:
             entry.update(action="unchanged")
             return entry, actual, actual
-        patch = apply_patch(actual, desired)[1]
+        patch = retain_keys(apply_patch(actual, desired)[1], desired, actual)
         try:
             after = self._call("update", target, lambda: self.dynamic().patch(
                 res, body=patch, name=meta.get("name"), namespace=namespace,

@@ -186,8 +186,8 @@ def default_pod_spec(spec):
             v["projected"].setdefault("defaultMode", 420)
         if "emptyDir" in v and v["emptyDir"] is None:
             v["emptyDir"] = {}
-        if "persistentVolumeClaim" in v:
-            pass
+        if not any(v.get(source) is not None for source in VOLUME_SOURCES):
+            v["emptyDir"] = {}  # SetDefaults_Volume: no source -> emptyDir
     if spec.get("serviceAccount") and not spec.get("serviceAccountName"):
         spec["serviceAccountName"] = spec["serviceAccount"]
     return spec
@@ -521,6 +521,26 @@ def _container_errors(path, containers, required=True):
     return errs
 
 
+# pkg/apis/core/validation/validation.go validateVolumeSource: the sources in the order they are
+# counted; the second one found is "Forbidden: may not specify more than 1 volume type". (A volume
+# with no source at all is defaulted to emptyDir, pkg/apis/core/v1/defaults.go SetDefaults_Volume.)
+VOLUME_SOURCES = ("emptyDir", "hostPath", "gitRepo", "gcePersistentDisk", "awsElasticBlockStore", "secret", "nfs",
+                  "iscsi", "glusterfs", "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs", "flocker",
+                  "downwardAPI", "fc", "azureFile", "configMap", "vsphereVolume", "quobyte", "azureDisk", "projected",
+                  "portworxVolume", "scaleIO", "storageos", "csi", "ephemeral", "image")
+
+
+def _volume_source_errors(path, volume):
+    errs, found = [], 0
+    for source in VOLUME_SOURCES:
+        if volume.get(source) is None:
+            continue
+        if found:
+            errs.append(FieldError("Forbidden", "%s.%s" % (path, source), detail="may not specify more than 1 volume type"))
+        found += 1
+    return errs
+
+
 def _pod_spec_errors(path, spec):
     errs = _container_errors(path + ".containers", (spec or {}).get("containers"))
     errs += _container_errors(path + ".initContainers", (spec or {}).get("initContainers"), False)
@@ -532,6 +552,7 @@ def _pod_spec_errors(path, spec):
         elif n in vols:
             errs.append(FieldError("Duplicate", "%s.volumes[%d].name" % (path, i), n))
         vols.add(n)
+        errs += _volume_source_errors("%s.volumes[%d]" % (path, i), v)
     for key in ("containers", "initContainers"):
         for i, c in enumerate((spec or {}).get(key) or []):
             for j, m in enumerate(c.get("volumeMounts") or []):
@@ -625,6 +646,11 @@ def _kind_errors(store, res, obj):
             errs.append(FieldError("Required", "spec.capacity"))
     elif g == "apps" and p in ("deployments", "replicasets", "statefulsets", "daemonsets"):
         errs += _selector_template_errors(obj)
+        strategy = spec.get("strategy") or {}
+        if p == "deployments" and strategy.get("type") == "Recreate" and strategy.get("rollingUpdate") is not None:
+            # pkg/apis/apps/validation/validation.go ValidateDeploymentStrategy
+            errs.append(FieldError("Forbidden", "spec.strategy.rollingUpdate",
+                                   detail="may not be specified when strategy `type` is 'Recreate'"))
         if p == "statefulsets" and spec.get("template"):
             pass
     elif g == "batch" and p == "jobs":

@@ -126,6 +126,7 @@ class FakeDynamic:
     def __init__(self, store, fail=None):
         self.store = store            # {(kind, ns, name): obj}
         self.calls = []
+        self.bodies = []
         self.fail = list(fail or [])  # [(method, status)] consumed in order
         self.resources = self
 
@@ -149,6 +150,7 @@ class FakeDynamic:
     def patch(self, res, body=None, name=None, namespace=None, **kw):
         self._maybe_fail("PATCH")
         self.calls.append(("PATCH", res.kind, name, kw.get("dry_run")))
+        self.bodies.append(json.loads(json.dumps(body)))
         merged = objects.dict_merge(self.store[(res.kind, namespace, name)], body)
         if not kw.get("dry_run"):
             self.store[(res.kind, namespace, name)] = merged
@@ -185,6 +187,46 @@ def test_present_creates_then_leaves_alone_then_updates():
     entry, after = obj_set.present(changed)[::2]
     assert entry["action"] == "updated" and entry["reason"] == "last-applied configuration differs"
     assert after["spec"]["selector"] == {"app": "k"}
+
+
+DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "jenkins", "namespace": "kube-ops"},
+              "spec": {"strategy": {"type": "Recreate"}, "selector": {"matchLabels": {"app": "j"}},
+                       "template": {"metadata": {"labels": {"app": "j"}}, "spec": {
+                           "containers": [{"name": "jenkins", "image": "jenkins/jenkins:2.568.2-lts-jdk21"}],
+                           "volumes": [{"name": "home", "persistentVolumeClaim": {"claimName": "jenkins-home"}},
+                                       {"name": "casc", "configMap": {"name": "casc"}}]}}}}
+
+
+def test_drift_of_retain_keys_fields_is_undone_not_merged():
+    """A volume switched to emptyDir and a strategy switched to RollingUpdate by hand: the patch
+    carries only the volume source and the strategy keys of the definition (retainKeys), so the API
+    server is not sent a volume with two sources or Recreate with rollingUpdate."""
+    drifted = json.loads(json.dumps(DEPLOYMENT))
+    drifted["metadata"]["annotations"] = {LAST: objects.last_applied(DEPLOYMENT)}
+    drifted["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+    drifted["spec"]["template"]["spec"]["volumes"] = [{"name": "home", "emptyDir": {}},
+                                                      {"name": "casc", "configMap": {"name": "casc", "defaultMode": 420}}]
+    store = {("Deployment", "kube-ops", "jenkins"): drifted}
+    obj_set = object_set(store)
+    entry = obj_set.present(json.loads(json.dumps(DEPLOYMENT)))[0]
+    assert entry["action"] == "updated"
+    (body,) = obj_set._dynamic.bodies
+    assert body["spec"]["template"]["spec"]["volumes"] == [
+        {"name": "home", "persistentVolumeClaim": {"claimName": "jenkins-home"}},
+        {"name": "casc", "configMap": {"name": "casc", "defaultMode": 420}}], "server defaults inside a kept key stay"
+    assert body["spec"]["strategy"] == {"type": "Recreate", "rollingUpdate": None}
+
+
+def test_retain_keys_follows_the_pod_spec_of_each_kind():
+    cron = {"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {
+        "volumes": [{"name": "v", "secret": {"secretName": "s"}}]}}}}}}
+    patch = {"spec": {"jobTemplate": {"spec": {"template": {"spec": {
+        "volumes": [{"name": "v", "secret": {"secretName": "s"}, "hostPath": {"path": "/x"}}, {"name": "other", "emptyDir": {}}]}}}}}}
+    out = objects.retain_keys(patch, cron, {})
+    assert out["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"] == [
+        {"name": "v", "secret": {"secretName": "s"}}, {"name": "other", "emptyDir": {}}]
+    service_patch = {"spec": {"ports": [{"port": 1}]}}
+    assert objects.retain_keys(json.loads(json.dumps(service_patch)), SERVICE, {}) == service_patch
 
 
 def test_check_mode_dry_runs_and_skips_objects_of_a_namespace_to_be_created():
