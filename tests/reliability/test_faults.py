@@ -7,6 +7,7 @@ recovered by itself, or it failed within its timeout with a message naming the c
 checks that no Python traceback reached the user and that nothing hung (each play has a timeout).
 The modules run one per small play on one converged sandbox."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -64,11 +65,27 @@ class Runner:
         return [e for e in self.env.requests_since(seq) if component is None or e["component"] == component]
 
 
-def first_error(text):
+def error_message(text):
+    """The msg of the first failed task ('fatal: [host]: FAILED! => {...}'), whole."""
+    for line in text.splitlines():
+        if line.startswith(("fatal:", "failed:")) and "=> {" in line:
+            try:
+                return str(json.loads(line.split("=> ", 1)[1]).get("msg", ""))
+            except ValueError:
+                pass
     for line in text.splitlines():
         if '"msg":' in line:
-            return line.split('"msg":', 1)[1].strip()[:220]
-    return text.strip().splitlines()[-1][:220] if text.strip() else ""
+            return line.split('"msg":', 1)[1].strip()
+    return text.strip().splitlines()[-1] if text.strip() else ""
+
+
+def first_error(text, around=None, width=220):
+    """error_message() cut to width characters, from its start or around the first of `around`."""
+    msg = error_message(text)
+    at = msg.find(around) if around else -1
+    if at <= 0 or len(msg) <= width:
+        return msg[:width]
+    return msg[:80] + " … " + msg[max(at - 20, 80):at + width - 100]
 
 
 @pytest.fixture
