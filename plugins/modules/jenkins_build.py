@@ -51,6 +51,18 @@ options:
       - Build parameters (C(buildWithParameters)). A parameterised job is triggered with its
         defaults when none are given.
     type: dict
+  parameter_sets:
+    description:
+      - Several builds at once, one per element (a dict of build parameters each). Every build is
+        triggered first, then all are followed together within one O(timeout); the result lists
+        them in RV(builds), in this order, and the task fails if any did not end as expected.
+      - The elements must differ, since Jenkins merges a trigger whose parameters equal a queued
+        one's into that queue item. The job must allow concurrent builds for them to run at the
+        same time; otherwise they run one after the other.
+      - Mutually exclusive with O(parameters).
+    type: list
+    elements: dict
+    version_added: 0.2.0
   wait:
     description: Wait for the build to finish. With V(false) the task returns once the build is queued.
     type: bool
@@ -130,6 +142,21 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ build.result }} on {{ build.pods | selectattr('build_pod') | map(attribute='name') | first }}"
 
+- name: Three builds at once (a job with concurrent builds allowed), each on its own agent pod
+  kubeops.jenkins.jenkins_build:
+    url: "{{ jenkins_url }}"
+    username: admin
+    token: "{{ jenkins_token }}"
+    name: deploy
+    parameter_sets:
+      - TARGET: staging
+      - TARGET: production
+      - TARGET: canary
+    agent_pods:
+      namespace: kube-ops
+    require_pod_deleted: true
+  register: load
+
 - name: Parameterised build, accept unstable
   kubeops.jenkins.jenkins_build:
     url: "{{ jenkins_url }}"
@@ -188,6 +215,17 @@ why:
   returned: always
   type: str
   sample: "All nodes of label 'haimaxy-jnlp' are offline (Jenkins quotes the label with typographic quotes)"
+builds:
+  description:
+    - With O(parameter_sets), one entry per build in the order of O(parameter_sets), each with the
+      keys of a single build's result (RV(queue_id), RV(number), RV(url), RV(result), RV(duration),
+      RV(console), RV(console_truncated), RV(why)), its C(parameters), and in C(pods) its own agent
+      pod. The top-level RV(pods) then lists every agent pod seen.
+  returned: when O(parameter_sets) is set
+  type: list
+  elements: dict
+  sample: [{parameters: {RUN: "0"}, queue_id: 17, number: 3, result: SUCCESS, duration: 5321,
+            pods: [{name: haimaxy-jnlp-x7k2p, build_pod: true}]}]
 label_selector:
   description: The label selector used for the agent pods.
   returned: when O(agent_pods) is set
@@ -239,6 +277,7 @@ def argspec():
     spec.update(
         name=dict(type="str", required=True),
         parameters=dict(type="dict"),
+        parameter_sets=dict(type="list", elements="dict"),
         wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=600),
         poll_interval=dict(type="float", default=2),
@@ -256,7 +295,8 @@ def argspec():
 
 
 def main():
-    module = JenkinsModule(argument_spec=argspec(), supports_check_mode=True)
+    module = JenkinsModule(argument_spec=argspec(), supports_check_mode=True,
+                           mutually_exclusive=[("parameters", "parameter_sets")])
     try:
         build_service.validate(module.params)
         kube = KubeAccess(module.params["kubeconfig"], module.params["context"])

@@ -105,15 +105,35 @@ def validate(params):
         raise BuildInputError(message="require_pod_deleted needs agent_pods (namespace and label selector)")
     if params.get("agent_pods") and not params["agent_pods"].get("namespace"):
         raise BuildInputError(message="agent_pods.namespace is required")
+    sets = params.get("parameter_sets")
+    if sets is not None:
+        if params.get("parameters"):
+            raise BuildInputError(message="parameters and parameter_sets are mutually exclusive")
+        if not sets:
+            raise BuildInputError(message="parameter_sets must name at least one build")
+        seen = {}
+        for index, one in enumerate(sets):
+            if not isinstance(one, dict) or not one:
+                raise BuildInputError(message="parameter_sets[%d] must be a non-empty dict of parameters, got %r"
+                                              % (index, one))
+            key = tuple(sorted((k, str(v)) for k, v in one.items()))
+            if key in seen:
+                # Queue#schedule2: an item whose ParametersAction equals a queued one's is merged into it
+                raise BuildInputError(message="parameter_sets[%d] repeats parameter_sets[%d]: Jenkins merges a trigger "
+                                              "with the same parameters into the queued one, so it would not be a "
+                                              "separate build" % (index, seen[key]))
+            seen[key] = index
 
 
 class _Run:
     """State of one triggered build (what the result and the failure messages report)."""
 
-    def __init__(self, client, kube, params):
+    def __init__(self, client, kube, params, parameters=None, watcher=None):
         self.client = client
         self.kube = kube
         self.params = params
+        self.parameters = parameters if parameters is not None else params.get("parameters") or {}
+        self.finished = False
         self.name = params["name"]
         self.path = job_path(self.name)
         self.deadline = None
@@ -121,18 +141,20 @@ class _Run:
         self.why = None
         self.number = None
         self.build = {}
-        self.watcher = None
+        self.watcher = watcher
         self.interval = params.get("poll_interval") or 2
 
-    def result(self):
+    def result(self, own_pod_only=False):
         out = {"changed": True, "job": self.name, "queue_id": self.queue_id, "number": self.number,
                "url": self.build.get("url"), "result": self.build.get("result"),
                "duration": self.build.get("duration"), "why": self.why, "console": None,
                "console_truncated": False, "pods": []}
+        if self.params.get("parameter_sets") is not None:
+            out["parameters"] = self.parameters
         if self.watcher is not None:
             built_on = self.build.get("builtOn")
             pods = [dict(p, build_pod=(p["name"] == built_on)) for p in self.watcher.pods()
-                    if not p["preexisting"] or p["name"] == built_on]
+                    if p["name"] == built_on or not (p["preexisting"] or own_pod_only)]
             out["pods"] = sorted(pods, key=lambda p: (p["created"] or "", p["name"]))
         return out
 
@@ -165,7 +187,7 @@ def _has_parameters(job):
 
 
 def trigger(run, job):
-    params = run.params.get("parameters") or {}
+    params = run.parameters
     if params or _has_parameters(job):
         # delay=0sec as for /build: without it the job's quiet period (5 s by default) applies
         # (ParametersDefinitionProperty#_doBuild takes the same TimeDuration delay parameter)
@@ -181,57 +203,69 @@ def trigger(run, job):
                                    "(got %r)" % (run.name, response.status, response.location))
 
 
-def follow_queue(run):
+def poll_queue(run):
+    """One look at the queue item: True once it has become a build (run.number set)."""
     target = "queue item %s of job '%s'" % (run.queue_id, run.name)
-    while True:
-        try:
-            item = run.client.get_json("/queue/item/%s/api/json" % run.queue_id, action="follow", target=target)
-        except JenkinsNotFound as exc:
-            raise JenkinsError(message="Failed to follow %s: it is gone (Jenkins forgets items 5 minutes after they "
-                                       "left the queue)" % target) from exc
-        item = item or {}
-        if item.get("why"):
-            run.why = item["why"]
-        if item.get("cancelled"):
-            raise BuildFailed("Build of job '%s' was cancelled while queued (queue item %s)%s"
-                              % (run.name, run.queue_id, "; last reason: %s" % run.why if run.why else ""), run.result())
-        executable = item.get("executable")
-        if executable and executable.get("number") is not None:
-            run.number = executable["number"]
-            run.build = {"url": executable.get("url")}
-            run.why = None
-            return
-        run.pause()
+    try:
+        item = run.client.get_json("/queue/item/%s/api/json" % run.queue_id, action="follow", target=target)
+    except JenkinsNotFound as exc:
+        raise JenkinsError(message="Failed to follow %s: it is gone (Jenkins forgets items 5 minutes after they "
+                                   "left the queue)" % target) from exc
+    item = item or {}
+    if item.get("why"):
+        run.why = item["why"]
+    if item.get("cancelled"):
+        raise BuildFailed("Build of job '%s' was cancelled while queued (queue item %s)%s"
+                          % (run.name, run.queue_id, "; last reason: %s" % run.why if run.why else ""), run.result())
+    executable = item.get("executable")
+    if executable and executable.get("number") is not None:
+        run.number = executable["number"]
+        run.build = {"url": executable.get("url")}
+        run.why = None
+        return True
+    return False
 
 
-def follow_build(run):
+def poll_build(run):
+    """One look at the build: True once it has a result."""
     target = "build #%s of job '%s'" % (run.number, run.name)
-    while True:
-        build = run.client.get_json("%s/%s/api/json" % (run.path, run.number), params={"tree": BUILD_TREE},
-                                    action="follow", target=target) or {}
-        run.build = build
-        if not build.get("building") and build.get("result"):
-            return
-        run.pause()
+    build = run.client.get_json("%s/%s/api/json" % (run.path, run.number), params={"tree": BUILD_TREE},
+                                action="follow", target=target) or {}
+    run.build = build
+    return bool(not build.get("building") and build.get("result"))
+
+
+def pod_deleted(run):
+    """True once the watch saw the build's pod deleted."""
+    name = run.build.get("builtOn")
+    if not name:
+        raise BuildFailed("Build #%s of job '%s' ran on the built-in node, not on an agent pod" % (run.number, run.name),
+                          run.result())
+    return run.watcher.wait_for(lambda records: (records.get(name) or {}).get("deleted"), 0.2)
+
+
+def advance(run):
+    """Move a triggered build on as far as one poll of each stage allows; returns the stage it is
+    in: 'queue', 'build', 'pod' (waiting for the agent pod's deletion) or 'done'."""
+    if run.number is None and not poll_queue(run):
+        return "queue"
+    if not run.finished:
+        if not poll_build(run):
+            return "build"
+        run.finished = True
+    if run.params.get("require_pod_deleted"):
+        if not pod_deleted(run):
+            return "pod"
+    elif run.watcher is not None and run.build.get("builtOn"):
+        name = run.build["builtOn"]
+        run.watcher.wait_for(lambda records: name in records, 1.0)  # let the watch thread catch up
+    return "done"
 
 
 def read_console(run):
     response = run.client.request("GET", "%s/%s/consoleText" % (run.path, run.number), expected=(200,),
                                   action="read the console of", target="build #%s of job '%s'" % (run.number, run.name))
     return tail_bytes(response.text, run.params.get("console_max_bytes"))
-
-
-def wait_pod_deleted(run):
-    name = run.build.get("builtOn")
-    if not name:
-        raise BuildFailed("Build #%s of job '%s' ran on the built-in node, not on an agent pod" % (run.number, run.name),
-                          run.result())
-    while True:
-        if run.watcher.wait_for(lambda records: (records.get(name) or {}).get("deleted"), 0.2):
-            return
-        if run.remaining() <= 0:
-            raise _Expired()
-        run.pause()
 
 
 def _pod_story(run):
@@ -273,7 +307,7 @@ def _agent_log(run, pod_name):
     return "; last log lines of %s: %s" % (container, " | ".join(line[:300] for line in lines)) if lines else ""
 
 
-def _on_timeout(run, stage):
+def _on_timeout(run, stage, story=True):
     action = run.params.get("on_timeout") or "abort"
     done = "nothing was stopped"
     if action in ("abort", "cancel") and stage == "queue":
@@ -291,7 +325,7 @@ def _on_timeout(run, stage):
         reason = "build #%s still running after %ss" % (run.number, timeout)
     else:
         reason = "agent pod %s was not deleted within %ss" % (run.build.get("builtOn"), timeout)
-    story = _pod_story(run)
+    story = _pod_story(run) if story else ""
     message = "Timed out waiting for job '%s': %s; %s%s" % (run.name, reason, done, "; " + story if story else "")
     result = run.result()
     result["why"] = reason if stage != "queue" else run.why
@@ -305,57 +339,132 @@ def _on_timeout(run, stage):
 
 def ensure(client, kube, params, check_mode=False):
     validate(params)
-    run = _Run(client, kube, params)
-    job = _read_job(client, run.name, run.path) or {}
+    sets = params.get("parameter_sets")
+    runs = [_Run(client, kube, params, parameters=one) for one in sets] if sets is not None \
+        else [_Run(client, kube, params)]
+    name, path = runs[0].name, runs[0].path
+    job = _read_job(client, name, path) or {}
     if not job.get("buildable", True):
-        raise JenkinsError(message="Failed to trigger job '%s': the job is not buildable (disabled?)" % run.name)
+        raise JenkinsError(message="Failed to trigger job '%s': the job is not buildable (disabled?)" % name)
     agent_pods = params.get("agent_pods")
     selector = None
     if agent_pods:
         selector = agent_pods.get("label_selector") or label_selector_for(job.get("labelExpression"))
         if not selector:
             raise BuildInputError(message="agent_pods.label_selector is required: the label expression of job '%s' "
-                                          "(%r) does not map to a single pod label" % (run.name, job.get("labelExpression")))
+                                          "(%r) does not map to a single pod label" % (name, job.get("labelExpression")))
     if check_mode:
-        out = run.result()
-        out["msg"] = "would trigger a build of job '%s'" % run.name
+        if sets is not None:
+            return {"changed": True, "job": name, "label_selector": selector, "pods": [],
+                    "builds": [run.result() for run in runs],
+                    "msg": "would trigger %d builds of job '%s'" % (len(runs), name)}
+        out = runs[0].result()
+        out["msg"] = "would trigger a build of job '%s'" % name
         out["label_selector"] = selector
         return out
-    if agent_pods:
-        run.watcher = PodWatcher(kube, agent_pods["namespace"], selector).start()
+    watcher = PodWatcher(kube, agent_pods["namespace"], selector).start() if agent_pods else None
+    for run in runs:
+        run.watcher = watcher  # one watch for every build: it was started before the first trigger
     try:
-        return _run(run, job, selector)
+        if sets is None:
+            return _run(runs[0], job, selector)
+        return _run_many(runs, job, selector)
     finally:
-        if run.watcher is not None:
-            run.watcher.stop()
+        if watcher is not None:
+            watcher.stop()
 
 
-def _run(run, job, selector):
-    params = run.params
-    trigger(run, job)
-    if not params.get("wait", True):
-        out = run.result()
-        out["label_selector"] = selector
-        return out
-    run.deadline = run.client.monotonic() + (params.get("timeout") or 600)
-    stage = "queue"
-    try:
-        follow_queue(run)
-        stage = "build"
-        follow_build(run)
-        stage = "pod"
-        if params.get("require_pod_deleted"):
-            wait_pod_deleted(run)
-        elif run.watcher is not None and run.build.get("builtOn"):
-            name = run.build["builtOn"]
-            run.watcher.wait_for(lambda records: name in records, 1.0)  # let the watch thread catch up
-    except _Expired:
-        _on_timeout(run, stage)
-    out = run.result()
+def _finish(run, selector, own_pod_only=False):
+    """The result of a build that ended: console read, result checked against expected_result."""
+    out = run.result(own_pod_only=own_pod_only)
     out["label_selector"] = selector
     out["console"], out["console_truncated"] = read_console(run)
-    expected = params.get("expected_result") or ["SUCCESS"]
+    expected = run.params.get("expected_result") or ["SUCCESS"]
     if out["result"] not in expected:
         raise BuildFailed("Build #%s of job '%s' finished %s (expected %s)" % (
             run.number, run.name, out["result"], " or ".join(expected)), out)
+    return out
+
+
+def _run(run, job, selector):
+    trigger(run, job)
+    if not run.params.get("wait", True):
+        out = run.result()
+        out["label_selector"] = selector
+        return out
+    run.deadline = run.client.monotonic() + (run.params.get("timeout") or 600)
+    stage = advance(run)
+    while stage != "done":
+        try:
+            run.pause()
+        except _Expired:
+            _on_timeout(run, stage)
+        stage = advance(run)
+    return _finish(run, selector)
+
+
+def _label(run):
+    return "%s(%s)" % ("#%s " % run.number if run.number is not None else "",
+                       ", ".join("%s=%s" % (k, v) for k, v in sorted(run.parameters.items())))
+
+
+def _run_many(runs, job, selector):
+    """parameter_sets: every build triggered first, then all of them followed together (one poll
+    of each per round, one deadline), so N builds take about as long as the slowest one."""
+    client, params = runs[0].client, runs[0].params
+    for run in runs:
+        trigger(run, job)
+    out = {"changed": True, "job": runs[0].name, "label_selector": selector}
+    if not params.get("wait", True):
+        out.update(builds=[dict(run.result(own_pod_only=True), label_selector=selector) for run in runs], pods=[])
+        return out
+    deadline = client.monotonic() + (params.get("timeout") or 600)
+    interval = params.get("poll_interval") or 2
+    stages, failures, timed_out = {}, {}, False
+    pending = list(range(len(runs)))
+    while True:
+        for index in list(pending):
+            runs[index].deadline = deadline
+            try:
+                stages[index] = advance(runs[index])
+            except BuildFailed as exc:
+                failures[index] = exc
+                stages[index] = "failed"
+            if stages[index] in ("done", "failed"):
+                pending.remove(index)
+        remaining = deadline - client.monotonic()
+        if not pending:
+            break
+        if remaining <= 0:
+            timed_out = True
+            for index in pending:
+                try:
+                    _on_timeout(runs[index], stages[index], story=False)
+                except BuildFailed as exc:
+                    failures[index] = exc
+            break
+        client.sleep(min(interval, max(remaining, 0.1)))
+        interval = min(interval * 1.5, max(MAX_INTERVAL, params.get("poll_interval") or 2))
+    builds, problems = [], []
+    for index, run in enumerate(runs):
+        if index not in failures:
+            try:
+                builds.append(_finish(run, selector, own_pod_only=True))
+                continue
+            except BuildFailed as exc:
+                failures[index] = exc
+        entry = dict(failures[index].result)
+        built_on = run.build.get("builtOn")
+        entry["pods"] = [p for p in entry.get("pods") or [] if p["name"] == built_on]
+        builds.append(entry)
+        problems.append("%s: %s" % (_label(run), failures[index].message))
+    watched = runs[0].watcher.pods() if runs[0].watcher is not None else []
+    built = {run.build.get("builtOn") for run in runs}
+    out["builds"] = builds
+    out["pods"] = sorted((dict(p, build_pod=p["name"] in built) for p in watched
+                          if not p["preexisting"] or p["name"] in built), key=lambda p: (p["created"] or "", p["name"]))
+    if problems:
+        story = _pod_story(runs[0]) if timed_out else ""
+        raise BuildFailed("%d of %d builds of job '%s' did not end as expected: %s%s" % (
+            len(problems), len(runs), runs[0].name, "; ".join(problems), "; " + story if story else ""), out)
     return out

@@ -278,3 +278,95 @@ def test_watch_failure_is_reported(fake_jenkins, kube):
     result, failed = run_module(jenkins_build.main, dict(ARGS, timeout=20))
     assert failed and "agent pod %s was not deleted within 20s" % POD in result["msg"]
     assert 'the pod watch failed: pods is forbidden: User "ci" cannot watch resource "pods"' in result["msg"]
+
+
+class ManyBuilds:
+    """A concurrent, parameterised job: trigger i gets queue item 100+i, which becomes build i+1 on
+    pod agent-i after `queue_polls` looks; builds of RUN=fail end FAILURE; RUN=stuck never leaves the queue."""
+
+    def __init__(self, fake, kube, queue_polls=2):
+        self.fake, self.kube, self.queue_polls = fake, kube, queue_polls
+        self.triggers, self.looks = [], {}
+        fake.on("GET", "/job/load/api/json", answer(200, {"name": "load", "buildable": True, "labelExpression": "haimaxy-jnlp",
+                                                          "property": [{"parameterDefinitions": [{"name": "RUN"}]}]}))
+        fake.on("POST", "/job/load/buildWithParameters", handler=self.trigger)
+        fake.on("POST", "/queue/cancelItem", answer(204, ""))
+        for i in range(4):
+            fake.on("GET", "/queue/item/%d/api/json" % (100 + i), handler=self.queue_item)
+            fake.on("GET", "/job/load/%d/api/json" % (i + 1), handler=self.build)
+            fake.on("GET", "/job/load/%d/consoleText" % (i + 1), answer(200, "run %d\n" % i, content_type="text/plain"))
+
+    def trigger(self, request):
+        self.triggers.append(dict(request.form))
+        return answer(201, "", headers={"Location": "http://j/queue/item/%d/" % (99 + len(self.triggers))})
+
+    def queue_item(self, request):
+        qid = int(request.path.split("/")[3])
+        i = qid - 100
+        self.looks[qid] = self.looks.get(qid, 0) + 1
+        if self.triggers[i]["RUN"] == "stuck" or self.looks[qid] < self.queue_polls:
+            return answer(200, {"id": qid, "why": "Waiting for next available executor on \u2018haimaxy-jnlp\u2019"})
+        if self.looks[qid] == self.queue_polls:
+            self.kube.push("ADDED", pod("agent-%d" % i, "Running", node="node1", labels=LABELS))
+        return answer(200, {"id": qid, "executable": {"number": i + 1, "url": "http://j/job/load/%d/" % (i + 1)}})
+
+    def build(self, request):
+        number = int(request.path.split("/")[3])
+        i = number - 1
+        self.kube.push("DELETED", pod("agent-%d" % i, "Succeeded", node="node1", labels=LABELS))
+        result = "FAILURE" if self.triggers[i]["RUN"] == "fail" else "SUCCESS"
+        return answer(200, {"number": number, "building": False, "result": result, "duration": 10,
+                            "builtOn": "agent-%d" % i, "url": "http://j/job/load/%d/" % number})
+
+
+MANY = dict(name="load", agent_pods=dict(namespace="kube-ops"), require_pod_deleted=True)
+
+
+def test_parameter_sets_trigger_all_first_then_follow_them_together(fake_jenkins, kube):
+    script = ManyBuilds(fake_jenkins, kube)
+    result, failed = run_module(jenkins_build.main, dict(MANY, parameter_sets=[{"RUN": "0"}, {"RUN": "1"}, {"RUN": 2}]))
+    assert not failed, result
+    assert script.triggers == [{"RUN": "0"}, {"RUN": "1"}, {"RUN": "2"}]
+    paths = [r.path for r in fake_jenkins.requests]
+    assert all(p.endswith("buildWithParameters") for p in paths[1:4]), "every trigger before the first poll"
+    assert [(b["parameters"], b["number"], b["result"], b["console"]) for b in result["builds"]] == [
+        ({"RUN": "0"}, 1, "SUCCESS", "run 0\n"), ({"RUN": "1"}, 2, "SUCCESS", "run 1\n"), ({"RUN": 2}, 3, "SUCCESS", "run 2\n")]
+    assert [[p["name"] for p in b["pods"]] for b in result["builds"]] == [["agent-0"], ["agent-1"], ["agent-2"]]
+    assert all(b["pods"][0]["deleted"] and b["pods"][0]["build_pod"] for b in result["builds"])
+    assert sorted(p["name"] for p in result["pods"]) == ["agent-0", "agent-1", "agent-2"]
+    # followed together: one round of polls per sleep, not one build after the other
+    assert len(fake_jenkins.clock.sleeps) == 1, fake_jenkins.clock.sleeps
+
+
+def test_parameter_sets_failure_names_each_build_and_keeps_the_others(fake_jenkins, kube):
+    ManyBuilds(fake_jenkins, kube)
+    result, failed = run_module(jenkins_build.main, dict(MANY, timeout=30, parameter_sets=[
+        {"RUN": "0"}, {"RUN": "fail"}, {"RUN": "stuck"}]))
+    assert failed
+    assert result["msg"].startswith("2 of 3 builds of job 'load' did not end as expected: ")
+    assert "#2 (RUN=fail): Build #2 of job 'load' finished FAILURE (expected SUCCESS)" in result["msg"]
+    assert "(RUN=stuck): Timed out waiting for job 'load': still queued after 30s" in result["msg"]
+    assert [b["result"] for b in result["builds"]] == ["SUCCESS", "FAILURE", None]
+    assert [r.path for r in fake_jenkins.mutating()].count("/queue/cancelItem") == 1
+    assert sum(fake_jenkins.clock.sleeps) <= 30
+
+
+@pytest.mark.parametrize("args,message", [
+    (dict(parameter_sets=[{"RUN": "1"}, {"RUN": 1}]), "parameter_sets[1] repeats parameter_sets[0]"),
+    (dict(parameter_sets=[]), "parameter_sets must name at least one build"),
+    (dict(parameter_sets=[{}]), "parameter_sets[0] must be a non-empty dict"),
+    (dict(parameter_sets=[{"RUN": "1"}], parameters={"RUN": "2"}), "mutually exclusive"),
+])
+def test_parameter_sets_rejected_before_any_request(fake_jenkins, kube, args, message):
+    ManyBuilds(fake_jenkins, kube)
+    result, failed = run_module(jenkins_build.main, dict(MANY, **args))
+    assert failed and message in result["msg"], result["msg"]
+    assert fake_jenkins.requests == []
+
+
+def test_parameter_sets_check_mode(fake_jenkins, kube):
+    script = ManyBuilds(fake_jenkins, kube)
+    result, failed = run_module(jenkins_build.main, dict(MANY, parameter_sets=[{"RUN": "0"}, {"RUN": "1"}]),
+                                check_mode=True)
+    assert not failed and result["changed"] and result["msg"] == "would trigger 2 builds of job 'load'"
+    assert script.triggers == [] and fake_jenkins.mutating() == []
