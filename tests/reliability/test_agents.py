@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Matrix rows about agent pods, on one converged sandbox, through the collection's own playbooks:
 
-* concurrency: 20 builds triggered at once (jenkins_build, async) with the cloud's containerCap set
+* concurrency: 20 builds triggered at once (one jenkins_build task with parameter_sets) with the cloud's containerCap set
   to 5 by the kubernetes_cloud play: 20 SUCCESS, 20 distinct agent pods, never more than 5 at a time
   (counted by a pod watch of the test, not by the play), none left afterwards;
 * faults: an agent that never connects (wrong jenkinsUrl), an agent image that cannot be pulled, a
@@ -95,16 +95,15 @@ def test_concurrent_builds_with_container_cap(converged, matrix, tmp_path):
             "password": "{{ controller_api.password }}", "name": "concurrent", "label": "haimaxy-jnlp",
             "concurrent": True, "parameters": [{"name": "RUN"}],
             "shell": ['echo "run $RUN on $NODE_NAME"\nsleep 8']}},
+        # one task: every build triggered first, then all followed together (parameter_sets)
         {"kubeops.jenkins.jenkins_build": {
             "url": "{{ controller_api.url }}", "username": "{{ controller_api.username }}",
-            "password": "{{ controller_api.password }}", "name": "concurrent", "parameters": {"RUN": "{{ item }}"},
+            "password": "{{ controller_api.password }}", "name": "concurrent",
+            "parameter_sets": [{"RUN": str(i)} for i in range(BUILDS)],
             "timeout": 600, "agent_pods": {"namespace": NS}, "require_pod_deleted": True, "kubeconfig": kubeconfig},
-         "loop": "{{ range(%d) | list }}" % BUILDS, "async": 900, "poll": 0, "register": "started"},
-        {"ansible.builtin.async_status": {"jid": "{{ item.ansible_job_id }}"}, "loop": "{{ started.results }}",
-         "loop_control": {"label": "{{ item.item }}"}, "register": "done", "until": "done.finished",
-         "retries": 300, "delay": 2},
-        {"ansible.builtin.copy": {"dest": str(tmp_path / "builds.yml"), "content": "{{ done.results | map(attribute="
-                                  "'result') | zip(done.results | map(attribute='pods')) | list | to_nice_yaml }}"}}]}]
+         "register": "done"},
+        {"ansible.builtin.copy": {"dest": str(tmp_path / "builds.yml"), "content": "{{ done.builds | map(attribute="
+                                  "'result') | zip(done.builds | map(attribute='pods')) | list | to_nice_yaml }}"}}]}]
     counter = PodCounter(kubeconfig).start()
     t0 = time.monotonic()
     try:
