@@ -76,7 +76,8 @@ PLUGIN_VARIANTS = {
     "each": ("ours: 10 tasks, 1 plugin each", "bench/extras/plugins_each.yml"),
     "peer": ("peer: uri (installNecessaryPlugins + update center polling)", "bench/extras/plugins_peer.yml"),
 }
-BUILD_SUBJECTS = {"ours": "bench/extras/builds_ours.yml", "peer": "bench/extras/builds_peer.yml",
+BUILD_SUBJECTS = {"ours": "bench/extras/builds_ours.yml", "sets": "bench/extras/builds_ours_sets.yml",
+                  "peer": "bench/extras/builds_peer.yml",
                   "floor": "bench/extras/builds_floor.yml"}
 PEER_CANNOT = ("community.general.jenkins_plugin cannot install into a controller in a pod: it works on the plugin "
                "files in `jenkins_home` on the host it runs on (module notes: it cannot be run remotely), and its "
@@ -415,14 +416,15 @@ def build_subjects(box, rep, work, builds, build_seconds, tag):
     varsfile.write_text(json.dumps({
         "bench_jenkins_url": box.jenkins_url, "bench_jenkins_user": "admin", "bench_jenkins_password": box.password,
         "bench_job": JOB, "bench_label": LABEL, "bench_namespace": NAMESPACE, "bench_builds": builds,
-        "bench_kubeconfig": box.info["kubeconfig"], "bench_poll_delay": 2, "bench_build_seconds": build_seconds}))
+        "bench_kubeconfig": box.info["kubeconfig"], "bench_poll_delay": 2, "bench_build_seconds": build_seconds,
+        "bench_parameter_sets": [{"RUN": str(i)} for i in range(builds)]}))
     run_playbook("bench/extras/setup_job.yml", box.dir, work / ("%s-setup.log" % tag), work / ("%s-setup.json" % tag),
                  ("-e", "@%s" % varsfile))
     job, _ = box.jenkins("/job/%s/api/json?tree=concurrentBuild,property[parameterDefinitions[name]]" % JOB)
     if not job.get("concurrentBuild"):
         raise RuntimeError("job %s does not allow concurrent builds" % JOB)
     token = watcher_token(box)
-    for subject in (["ours", "peer"] if rep % 2 == 0 else ["peer", "ours"]) + ["floor"]:
+    for subject in (["sets", "ours", "peer"] if rep % 2 == 0 else ["peer", "ours", "sets"]) + ["floor"]:
         before, _ = box.jenkins("/job/%s/api/json?tree=nextBuildNumber" % JOB)
         box.reset()
         watch = PodWatch(box, token).start()
@@ -509,6 +511,13 @@ def write_md(out, data):
          "with other work: 1-minute load average %s at the start, %s at the end; treat differences under ~20 %% as "
          "noise." % (meta["reps"], meta["started"], meta["host"], meta.get("seconds", 0) / 60.0, meta.get("sandboxes", 0),
                      os.cpu_count(), meta["load_start"], meta.get("load_end", "?")), ""]
+    rerun = meta.get("builds_rerun")
+    if rerun:
+        L += ["Section 2 was measured again by `.venv/bin/python bench/extras.py --only builds --reps %d` on %s UTC "
+              "(%.1f min; load %s at the start, %s at the end; the first repetition overlapped with a unit-test run) "
+              "and merged into this file; section 1 is from the run above." % (
+                  rerun["reps"], rerun["started"], rerun.get("seconds", 0) / 60.0, rerun["load_start"],
+                  rerun.get("load_end", "?")), ""]
     if prow:
         plugins = prow[0]["plugins"]
         L += ["## 1. Ten plugins: one task for the set vs ten tasks", "",
@@ -568,7 +577,13 @@ def write_md(out, data):
               "arrive while one is queued. `bench/extras/setup_job.yml` (not timed) creates `%s` with "
               "`kubeops.jenkins.jenkins_job` (`concurrent: true`, a `RUN` string parameter, label `%s`, a short shell "
               "step). The cloud the site play configures has containerCap %s "
-              "(`kubernetes_cloud_container_cap` default), so at most %s agent pods can exist at once." % (JOB, LABEL, cap, cap), "",
+              "(`kubernetes_cloud_container_cap` default), so at most %s agents exist at once (the plugin counts agents, "
+              "KubernetesProvisioningLimits); the watch below counts pods until the API server has deleted them, so a pod "
+              "whose agent has ended and which is still terminating is counted too, and the figure can exceed the cap "
+              "for a moment." % (JOB, LABEL, cap, cap), "",
+              "* sets (`bench/extras/builds_ours_sets.yml`): one `kubeops.jenkins.jenkins_build` task with `parameter_sets` "
+              "(one `RUN` value per build), `agent_pods`, `require_pod_deleted: true`: every build triggered first, then "
+              "all followed together in the one module run;",
               "* ours (`bench/extras/builds_ours.yml`): a loop of %d `kubeops.jenkins.jenkins_build` tasks (parameters "
               "`RUN`, `agent_pods`, `require_pod_deleted: true`) with `async: 900`, `poll: 0`, then `async_status` on each "
               "(delay 2 s), then an assert over the results;" % builds,
@@ -587,7 +602,7 @@ def write_md(out, data):
               "| subject | median s | min | max | n | SUCCESS | max pods at once | pods created | pods left | first / last trigger s | first pod s (after first trigger) | last pod deleted s |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
         bmed = {}
-        for subject in ("ours", "peer"):
+        for subject in ("sets", "ours", "peer"):
             runs = [r for r in brow if r["subject"] == subject]
             if not runs:
                 continue
@@ -609,19 +624,20 @@ def write_md(out, data):
         if floor:
             L += ["", "Floor (%d async no-op `command` tasks + `async_status`, same sandbox and inventory): %s s "
                   "(median | min | max | n)." % (builds, fmt_s(floor))]
-        if "ours" in bmed and "peer" in bmed:
-            L += ["", "ours/peer (median wall time): **%.2f**%s." % (
-                bmed["ours"]["median"] / bmed["peer"]["median"],
-                "; ours/floor: **%.2f**" % (bmed["ours"]["median"] / floor["median"]) if floor else "")]
+        for subject in ("sets", "ours"):
+            if subject in bmed and "peer" in bmed:
+                L += ["", "%s/peer (median wall time): **%.2f**%s." % (
+                    subject, bmed[subject]["median"] / bmed["peer"]["median"],
+                    "; %s/floor: **%.2f**" % (subject, bmed[subject]["median"] / floor["median"]) if floor else "")]
         L += ["", "Requests (median over the runs; play = the play's identities, in-cluster = Jenkins' kubernetes plugin "
               "and the agents):", "", "| subject | Jenkins (play) | Kubernetes (play) | in-cluster |", "|---|---|---|---|"]
-        for subject in ("ours", "peer"):
+        for subject in ("sets", "ours", "peer"):
             runs = [r for r in brow if r["subject"] == subject]
             if runs:
                 L.append("| %s | %s | %s | %s |" % (subject, fmt_req(median_req(runs, "jenkins")),
                                                     fmt_req(median_req(runs, "k8s")), fmt_req(median_req(runs, "in_cluster"))))
         L += ["", "Where the time goes (median seconds per task):", "", "| subject | task | seconds |", "|---|---|---:|"]
-        for subject in ("ours", "peer", "floor"):
+        for subject in ("sets", "ours", "peer", "floor"):
             runs = [r for r in brow if r["subject"] == subject]
             if runs:
                 for name, sec in task_medians(runs):
@@ -657,7 +673,7 @@ def plot(out, data):
             vals = [r[phase]["seconds"] for r in data["plugins"] if r["variant"] == v and phase in r]
             if vals:
                 series.append(("plugins: %s\n%s" % ({"set": "1 task", "each": "10 tasks", "peer": "peer uri"}[v], phase), vals))
-    for subject in ("ours", "peer", "floor"):
+    for subject in ("sets", "ours", "peer", "floor"):
         vals = [r["seconds"] for r in data["builds"] if r["subject"] == subject]
         if vals:
             series.append(("%d builds:\n%s" % (data["builds"][0]["builds"], subject), vals))
