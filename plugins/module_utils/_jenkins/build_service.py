@@ -419,12 +419,13 @@ def _run_many(runs, job, selector):
         out.update(builds=[dict(run.result(own_pod_only=True), label_selector=selector) for run in runs], pods=[])
         return out
     deadline = client.monotonic() + (params.get("timeout") or 600)
+    for run in runs:
+        run.deadline = deadline
     interval = params.get("poll_interval") or 2
     stages, failures, timed_out = {}, {}, False
     pending = list(range(len(runs)))
     while True:
         for index in list(pending):
-            runs[index].deadline = deadline
             try:
                 stages[index] = advance(runs[index])
             except BuildFailed as exc:

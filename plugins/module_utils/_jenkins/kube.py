@@ -124,7 +124,7 @@ class KubeAccess:
             raise KubeError(message="Failed to %s %s: %s" % (action, target, exc), action=action,
                             target=target) from exc
 
-    # -- ConfigMap ----------------------------------------------------------------------------
+    # -- requests -----------------------------------------------------------------------------
 
     def send(self, method, path, query=None, body=None, content_type="application/json", accept="application/json",
              timeout=None):
@@ -152,6 +152,8 @@ class KubeAccess:
         """send() with a JSON answer, decoded."""
         data = self.send(method, path, query=query, body=body, content_type=content_type).data
         return json.loads(data) if data else None
+
+    # -- ConfigMap ----------------------------------------------------------------------------
 
     def read_configmap_data(self, namespace, name):
         """data of the ConfigMap, or None when it does not exist."""
