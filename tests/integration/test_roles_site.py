@@ -7,6 +7,7 @@ reports changed=0 and writes nothing; a deleted controller pod comes back with j
 history and the play reports no change."""
 
 import collections
+import os
 import re
 import stat
 from pathlib import Path
@@ -110,6 +111,30 @@ def test_kubeconfig_on_every_node(converged):
         assert stat.S_IMODE(config.stat().st_mode) == 0o600, node["name"]
         assert config.read_bytes() == source, node["name"]
 
+
+
+def test_docker_socket_warning_names_only_nodes_without_one(converged):
+    # the check looks for a socket, not for any file: the kubelet leaves a directory at a hostPath
+    # of type "" once an agent pod mounted it there, and that must still count as missing
+    status = converged.sb.status()
+    node = next(n for n in status["nodes"] if n["role"] != "master")
+    sock = Path(node["root"]) / "var" / "run" / "docker.sock"
+    kept = sock.is_dir()
+    if kept:
+        sock.rename(sock.with_name("docker.sock.kept"))
+    sock.parent.mkdir(parents=True, exist_ok=True)
+    os.mknod(str(sock), stat.S_IFSOCK | 0o600)
+    try:
+        result = converged.play(playbook="playbooks/kubernetes_cloud.yml")
+    finally:
+        sock.unlink()
+        if kept:
+            sock.with_name("docker.sock.kept").rename(sock)
+    assert result.rc == 0, result.tail()
+    warning = re.search(r"WARNING: node host\(s\) ([^\n]*?) have no socket at /var/run/docker.sock", result.stdout)
+    assert warning, result.tail()
+    named = {h.strip() for h in warning.group(1).split(",")}
+    assert named == {n["name"] for n in status["nodes"]} - {node["name"]}, warning.group(0)
 
 MANAGED = [("namespace", "kube-ops", None), ("serviceaccount", "jenkins", NS), ("role", "jenkins", NS),
            ("rolebinding", "jenkins", NS), ("pv", "kube-ops-jenkins-home", None), ("pvc", "jenkins-home", NS),
