@@ -176,6 +176,20 @@ config_xml:
   returned: always
   type: str
   sample: "<?xml version='1.1' encoding='UTF-8'?>\n<project>...</project>"
+last_build:
+  description:
+    - The job's last build (V(null) when it has none, when the task created the job, or with
+      O(state=absent)). RV(last_build.result) is V(null) while the build runs.
+  returned: always
+  type: dict
+  sample: {"number": 7, "result": "SUCCESS"}
+last_successful_build:
+  description:
+    - Number of the job's last successful build, or V(null) (none yet, the task created the job, or
+      O(state=absent)). Lets a play build only when no build has succeeded yet, without a second task.
+  returned: always
+  type: int
+  sample: 7
 """
 
 import copy

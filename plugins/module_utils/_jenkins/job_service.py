@@ -165,12 +165,25 @@ def read_config(client, name):
     return response.text
 
 
+def read_builds(client, name):
+    """The job's last build ({number, result}) and the number of its last successful build, each
+    None when there is none: one GET of the job's JSON API, limited to those two fields."""
+    data = client.get_json(job_path(name) + "/api/json",
+                           params={"tree": "lastBuild[number,result],lastSuccessfulBuild[number]"},
+                           action="read the builds of job", target="'%s'" % name)
+    last = data.get("lastBuild") or None
+    success = data.get("lastSuccessfulBuild") or None
+    return ({"number": last.get("number"), "result": last.get("result")} if last else None,
+            success.get("number") if success else None)
+
+
 def _parent_path(parts):
     return "".join("/job/%s" % quote(p, safe="") for p in parts[:-1])
 
 
 def ensure(client, params, check_mode=False, diff=False):
-    """Converge one job. Returns the module result (changed, name, config_xml, diff?)."""
+    """Converge one job. Returns the module result (changed, name, config_xml, last_build,
+    last_successful_build, diff?)."""
     name = params["name"]
     parts = validate_name(name)
     state = params.get("state") or "present"
@@ -209,6 +222,10 @@ def ensure(client, params, check_mode=False, diff=False):
             client.post(job_path(name) + "/config.xml", data=desired, headers=XML_HEADERS,
                         expected=(200,), action="update the configuration of job", target="'%s'" % name)
         result["config_xml"] = desired
+    # the builds are read only for a job that existed before the task (a new one has none): callers
+    # such as the smoke_build role decide from them whether a verification build is still needed
+    result["last_build"], result["last_successful_build"] = (
+        read_builds(client, name) if state == "present" and current is not None else (None, None))
     if diff:
         result["diff"] = {
             "before": current_norm or "",

@@ -19,6 +19,7 @@ class JobStore:
 
     def __init__(self, fake):
         self.jobs = {}
+        self.builds = {}
         fake.on("POST", "/createItem", handler=self.create)
 
     @staticmethod
@@ -44,7 +45,15 @@ class JobStore:
             del self.jobs[name]
             return answer(302, "", headers={"Location": "http://jenkins.test:8080/"})
 
+        def builds(request):  # pylint: disable=unused-argument
+            if name not in self.jobs:
+                return answer(404, "<html>Not found</html>", content_type="text/html")
+            assert request.query["tree"] == "lastBuild[number,result],lastSuccessfulBuild[number]"
+            return answer(200, self.builds.get(name, {"_class": "hudson.model.FreeStyleProject",
+                                                      "lastBuild": None, "lastSuccessfulBuild": None}))
+
         fake.on("GET", path + "/config.xml", handler=config)
+        fake.on("GET", path + "/api/json", handler=builds)
         fake.on("POST", path + "/config.xml", handler=config)
         fake.on("POST", path + "/doDelete", handler=delete)
 
@@ -76,10 +85,12 @@ def test_full_cycle(fake_jenkins, store):
     assert not failed and result["changed"]
     assert fake_jenkins.mutating() == []
     assert result["diff"]["before"] == "" and "<assignedNode>haimaxy-jnlp</assignedNode>" in result["diff"]["after"]
-    # create for real
+    # create for real: a new job has no builds, and they are not asked for
     result, failed = run_module(jenkins_job.main, SPEC)
     assert not failed and result["changed"]
     assert [r.path for r in fake_jenkins.mutating()] == ["/createItem"]
+    assert result["last_build"] is None and result["last_successful_build"] is None
+    assert "/job/smoke/api/json" not in [r.path for r in fake_jenkins.requests]
     stored = store.jobs["smoke"]
     assert "<assignedNode>haimaxy-jnlp</assignedNode>" in stored and "<canRoam>false</canRoam>" in stored
     assert stored.index("docker info") < stored.index("kubectl get pods")
@@ -90,6 +101,15 @@ def test_full_cycle(fake_jenkins, store):
     assert not failed and not result["changed"]
     assert len(fake_jenkins.mutating()) == before
     assert result["diff"]["before"] == result["diff"]["after"]
+    assert result["last_build"] is None and result["last_successful_build"] is None
+    # an existing job reports its builds (a failed one after a success here), also in check mode
+    store.builds["smoke"] = {"lastBuild": {"_class": "hudson.model.FreeStyleBuild", "number": 4, "result": "FAILURE"},
+                             "lastSuccessfulBuild": {"_class": "hudson.model.FreeStyleBuild", "number": 3}}
+    for check_mode in (False, True):
+        result, failed = run_module(jenkins_job.main, SPEC, check_mode=check_mode)
+        assert not failed and not result["changed"]
+        assert result["last_build"] == {"number": 4, "result": "FAILURE"}
+        assert result["last_successful_build"] == 3
     # modify: check mode, then for real
     changed_spec = dict(SPEC, shell=["docker info"], concurrent=True)
     result, failed = run_module(jenkins_job.main, changed_spec, check_mode=True, diff=True)
