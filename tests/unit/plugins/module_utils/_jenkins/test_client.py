@@ -551,6 +551,24 @@ def test_validate_certs_and_ca_path_reach_the_transport(fake):
     assert fake.calls[0].kwargs["ca_path"] == "/etc/ssl/ca.pem"
 
 
+def test_one_ssl_context_per_client(fake, monkeypatch):
+    # open_url would build a context (and load the system CA store) for every request
+    built = []
+    monkeypatch.setattr(client_module, "make_context", lambda **kw: built.append(kw) or ssl.create_default_context())
+    fake.add("GET", "/api/json", json_answer({}))
+    client = JenkinsClient("https://jenkins.example", token=TOKEN, username="alice", ca_path=None)
+    for _ in range(3):
+        client.get_json("/api/json")
+    assert built == [{"cafile": None, "validate_certs": True}]
+    assert len({id(call.kwargs["context"]) for call in fake.calls}) == 1
+    # http: no CA store is loaded at all
+    built.clear()
+    plain = make_client()
+    fake.add("GET", "/jenkins/api/json", json_answer({}))
+    plain.get_json("/api/json")
+    assert built == [] and isinstance(fake.calls[-1].kwargs["context"], ssl.SSLContext)
+
+
 # -- redirects ------------------------------------------------------------------------------------
 
 def test_post_302_is_returned_not_followed(fake):
