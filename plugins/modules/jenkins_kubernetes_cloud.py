@@ -272,6 +272,17 @@ options:
     description: Seconds to keep reloading until the live export shows the cloud.
     type: int
     default: 180
+  write_only:
+    description:
+      - Only write the cloud into the managed ConfigMap, without any request to Jenkins (no
+        validation, reload, Test Connection or export).
+      - For a controller whose pod is starting. Jenkins reads the mounted ConfigMap when it boots, so
+        the cloud is live from the start, without a reload and without waiting for the kubelet to
+        sync the mounted file (up to a minute or more on a real cluster).
+      - Run the module again without it once Jenkins answers. That run checks the live
+        configuration, and reloads only if Jenkins started before the file was there.
+    type: bool
+    default: false
 notes:
   - Needs the Overall/Administer permission, and rights to get, create and patch the ConfigMap.
   - Test Connection only proves that Jenkins can list pods; whether agents reach Jenkins is proven
@@ -436,6 +447,7 @@ def argspec():
             namespace=dict(type="str", default="kube-ops"),
         )),
         sync_timeout=dict(type="int", default=180),
+        write_only=dict(type="bool", default=False),
     )
     return spec
 

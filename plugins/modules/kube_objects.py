@@ -103,6 +103,30 @@ options:
       - An unchanged workload that is already ready costs no further request.
     type: bool
     default: true
+  wait_for:
+    description:
+      - Workloads to wait for without applying them, for example one applied earlier in the play
+        with O(wait=false) so that other work could run while its pods started.
+      - Waited for with the same readiness rules, also when O(wait=false); not in check mode.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      api_version:
+        description: API version of the workload, for example C(apps/v1).
+        type: str
+        required: true
+      kind:
+        description: Kind of the workload.
+        type: str
+        required: true
+      name:
+        description: Name of the workload.
+        type: str
+        required: true
+      namespace:
+        description: Namespace of the workload.
+        type: str
   wait_timeout:
     description: How long to wait, in seconds, for each workload and each deletion.
     type: int
@@ -162,7 +186,8 @@ objects:
       type: str
     action:
       description:
-        - V(created), V(updated), V(unchanged), V(deleted) or V(absent) (nothing to delete).
+        - V(created), V(updated), V(unchanged), V(deleted), V(absent) (nothing to delete) or
+          V(waited) (an entry of O(wait_for)).
       type: str
     reason:
       description: Why an object was written (for example the first field that differed).
@@ -204,6 +229,7 @@ def argspec():
         current=dict(type="list", elements="dict", default=[]),
         absent=dict(type="list", elements="dict", default=[], options=ABSENT_SPEC),
         wait=dict(type="bool", default=True),
+        wait_for=dict(type="list", elements="dict", default=[], options=ABSENT_SPEC),
         wait_timeout=dict(type="int", default=300),
         wait_sleep=dict(type="int", default=2),
     )
@@ -235,6 +261,25 @@ def validate(params):
     return problems
 
 
+def wait_for(module, objects, spec):
+    """An entry of wait_for: read it, and wait until it is ready (not in check mode)."""
+    entry = {"api_version": spec["api_version"], "kind": spec["kind"], "name": spec["name"],
+             "namespace": spec.get("namespace"), "action": "waited", "waited": 0.0}
+    target = ref({"kind": spec["kind"], "metadata": {"name": spec["name"], "namespace": spec.get("namespace")}})
+    obj = objects.get(spec["api_version"], spec["kind"], spec["name"], spec.get("namespace"))
+    if obj is None:
+        if module.check_mode:
+            entry["reason"] = "does not exist yet (check mode)"
+            return entry
+        raise JenkinsError(message="Cannot wait for %s: it does not exist" % target, action="wait for", target=target)
+    if not module.check_mode and not objects.is_ready(obj):
+        obj, entry["waited"] = objects.wait_ready(obj, module.params["wait_timeout"], module.params["wait_sleep"])
+    shown = for_display(obj)
+    shown["status"] = obj.get("status") or {}
+    entry["object"] = shown
+    return entry
+
+
 def run(module, objects):
     params = module.params
     result = {"changed": False, "objects": []}
@@ -264,6 +309,8 @@ def run(module, objects):
                 shown["status"] = after.get("status") or {}
             entry["object"] = shown
             result["objects"].append(entry)
+        for spec in params["wait_for"]:
+            result["objects"].append(wait_for(module, objects, spec))
     except JenkinsError as exc:
         result.update(exc.to_result())
         if module._diff:

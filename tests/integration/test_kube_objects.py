@@ -155,6 +155,26 @@ def test_unready_workload_fails_in_time_naming_the_cause(env):
     assert play(env, apply_task(sb, manifests())).returncode == 0
 
 
+def test_apply_without_waiting_then_wait_for(env):
+    sb, _ = env
+    web = {"api_version": "apps/v1", "kind": "Deployment", "name": "web2", "namespace": NS}
+    deployment = json.loads(json.dumps(manifests()[-1]).replace('"x"', '"web2"'))
+    deployment["metadata"]["name"] = "web2"
+    res = result(play(env, apply_task(sb, [manifests()[0], deployment], wait=False)))
+    assert res["changed"] and "waited" not in res["objects"][1]
+    res = result(play(env, apply_task(sb, [], wait=False, wait_for=[web])))
+    assert not res["changed"] and res["objects"][0]["action"] == "waited"
+    assert res["objects"][0]["object"]["status"]["availableReplicas"] == 1
+    assert kget(sb, "deployment", "web2")["status"]["availableReplicas"] == 1
+    # a workload that does not exist: named; in check mode only reported
+    missing = dict(web, name="nope")
+    proc = play(env, apply_task(sb, [], wait_for=[missing]))
+    assert proc.returncode != 0 and "Cannot wait for Deployment %s/nope: it does not exist" % NS in proc.stdout
+    res = result(play(env, apply_task(sb, [], wait_for=[missing]), "--check"))
+    assert res["objects"][0]["reason"] == "does not exist yet (check mode)"
+    assert play(env, apply_task(sb, [], absent=[web])).returncode == 0
+
+
 def test_bad_input_is_rejected_before_any_request(env):
     sb, _ = env
     seq = position(sb)

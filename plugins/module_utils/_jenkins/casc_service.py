@@ -203,6 +203,32 @@ def converge(client, kube, doc, reload_after=True, sync_timeout=180, check_mode=
     return result
 
 
+def write_source(kube, doc, check_mode=False, diff=False):
+    """Only the document's key in the managed ConfigMap, no request to Jenkins: for a controller that
+    has not read its configuration yet (a starting pod reads the mounted files when Jenkins boots, so
+    no reload and no wait for the kubelet's sync of a mounted ConfigMap are needed). Jenkins has not
+    checked the document: run converge() once it answers to verify that it is live."""
+    ns, cm_name = doc.configmap["namespace"], doc.configmap["name"]
+    text = dump_yaml(doc.desired) if doc.desired is not None else None
+    previous = (kube.read_configmap_data(ns, cm_name) or {}).get(doc.key)
+    try:
+        previous_doc = yaml.safe_load(previous) if previous else None
+    except yaml.YAMLError:
+        previous_doc = {"unparseable": previous}
+    if doc.desired is None:
+        changed = previous is not None
+    else:
+        changed = not casc_equal(previous_doc, doc.desired)
+    result = {"changed": changed, "configmap": {"namespace": ns, "name": cm_name, "key": doc.key}, "warnings": []}
+    if changed and not check_mode:
+        kube.set_configmap_key(ns, cm_name, doc.key, text)
+    if diff:
+        where = "%s/%s:%s" % (ns, cm_name, doc.key)
+        result["diff"] = {"before": previous or "", "after": text or "", "before_header": where,
+                          "after_header": where if text is not None else "(removed)"}
+    return result
+
+
 def _reload_until_visible(client, kube, doc, previous, sync_timeout):
     ns, cm_name = doc.configmap["namespace"], doc.configmap["name"]
     deadline = client.monotonic() + sync_timeout

@@ -365,6 +365,10 @@ def ensure(client, kube, params, check_mode=False, diff=False):
         live_differences=lambda live: cloud_differences(cloud, live),
         live_project=lambda live: casc_project(desired, {"jenkins": {"clouds": [
             {"kubernetes": c} for c in live_clouds(live, name)]}}))
+    if params.get("write_only"):
+        result = casc_service.write_source(kube, doc, check_mode=check_mode, diff=diff)
+        result.update(cloud=cloud, connection=None)
+        return result
     connection = None
     if state == "present" and params.get("test_connection"):
         exists = None

@@ -124,6 +124,38 @@ def test_cycle_with_connection_test(fake_jenkins, kube, casc):
     assert not failed and not result["changed"]
 
 
+def test_write_only_for_a_starting_controller_then_verified_without_reload(fake_jenkins, kube, casc):
+    args = dict(SEED, write_only=True, test_connection=True)
+    # check mode: nothing written, Jenkins not asked
+    result, failed = run_module(module.main, args, check_mode=True, diff=True)
+    assert not failed and result["changed"], result
+    assert kube.fake_core.configmaps == {} and "haimaxy-jnlp" in result["diff"]["after"]
+    # written: only the ConfigMap, not one request to Jenkins (it may not answer yet)
+    result, failed = run_module(module.main, args)
+    assert not failed and result["changed"] and result["connection"] is None
+    assert fake_jenkins.requests == []
+    assert _cloud_doc(kube)["jenkins"]["clouds"][0]["kubernetes"]["name"] == "kubernetes"
+    result, failed = run_module(module.main, args)
+    assert not failed and not result["changed"] and fake_jenkins.requests == []
+    # the pod starts with the file: the normal run finds the cloud live, tests it and reloads nothing
+    casc.boot()
+    fake_jenkins.on("POST", TEST_PATH, handler=connected)
+    result, failed = run_module(module.main, dict(SEED, test_connection=True))
+    assert not failed and not result["changed"], result
+    assert casc.reloads == 0 and result["connection"]["ok"] is True
+    assert fake_jenkins.mutating() == []
+
+
+def test_write_only_before_the_pod_read_it_is_reloaded_by_the_normal_run(fake_jenkins, kube, casc):
+    # Jenkins booted before the file was there: the normal run reloads until the export shows it
+    casc.boot()
+    result, failed = run_module(module.main, dict(SEED, write_only=True))
+    assert not failed and result["changed"]
+    result, failed = run_module(module.main, dict(SEED))
+    assert not failed and result["changed"] and casc.reloads >= 1
+    assert [c["kubernetes"]["name"] for c in casc.running["jenkins"]["clouds"]] == ["other-cluster", "kubernetes"]
+
+
 def test_connection_failure_changes_nothing(fake_jenkins, kube, casc):
     fake_jenkins.on("POST", TEST_PATH, answer(
         200, '<div class="error">Error testing connection https://kubernetes.default: Failure executing: GET at: '
