@@ -183,6 +183,13 @@ last_build:
   returned: always
   type: dict
   sample: {"number": 7, "result": "SUCCESS"}
+  contains:
+    number:
+      description: Build number.
+      type: int
+    result:
+      description: Result (V(SUCCESS), V(UNSTABLE), V(FAILURE), V(NOT_BUILT), V(ABORTED)), V(null) while it runs.
+      type: str
 last_successful_build:
   description:
     - Number of the job's last successful build, or V(null) (none yet, the task created the job, or

@@ -52,8 +52,10 @@ options:
     type: str
     default: "0700"
 seealso:
-  - module: ansible.builtin.copy
+  - module: kubeops.jenkins.kubeconfig_info
+  - name: ansible.builtin.copy
     description: One file per task, with its attributes set by a second module run.
+    link: https://docs.ansible.com/ansible/latest/collections/ansible/builtin/copy_module.html
 """
 
 EXAMPLES = r"""
