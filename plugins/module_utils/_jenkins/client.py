@@ -78,7 +78,6 @@ STATE_UNAVAILABLE = "unavailable"
 STATE_UNREACHABLE = "unreachable"
 
 
-
 def open_url(url, context=None, **kwargs):
     """ansible.module_utils.urls.open_url with an SSL context given by the caller. open_url builds a new
     one for every request, loading the system CA store each time, even for http:// (about 50 ms per

@@ -11,40 +11,15 @@ import stat
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.kubeops.jenkins.plugins.modules import kubeconfig_files
+from ansible_collections.kubeops.jenkins.tests.unit.fixtures.module_runner import run_main
 
 CONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
 CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
-class Done(Exception):
-    def __init__(self, result, failed):
-        super().__init__()
-        self.result, self.failed = result, failed
-
-
 def run(args, check_mode=False, diff=False):
-    def exit_json(self, **kwargs):  # pylint: disable=unused-argument
-        raise Done(kwargs, False)
-
-    def fail_json(self, msg, **kwargs):  # pylint: disable=unused-argument
-        raise Done(dict(kwargs, msg=msg, failed=True), True)
-
-    full = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    original = basic.AnsibleModule.exit_json, basic.AnsibleModule.fail_json
-    basic.AnsibleModule.exit_json, basic.AnsibleModule.fail_json = exit_json, fail_json
-    try:
-        with patch_module_args(full):
-            try:
-                kubeconfig_files.main()
-            except Done as done:
-                return done.result, done.failed
-    finally:
-        basic.AnsibleModule.exit_json, basic.AnsibleModule.fail_json = original
-    raise AssertionError("the module returned without exit_json/fail_json")
+    return run_main(kubeconfig_files.main, args, check_mode=check_mode, diff=diff)
 
 
 def mode_of(path):

@@ -12,36 +12,12 @@ import threading
 import pytest
 import yaml
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.kubeops.jenkins.plugins.modules import kubeconfig_info
-
-
-class Done(Exception):
-    def __init__(self, result, failed):
-        super().__init__()
-        self.result, self.failed = result, failed
+from ansible_collections.kubeops.jenkins.tests.unit.fixtures.module_runner import run_main
 
 
 def run(args, check_mode=False):
-    def exit_json(self, **kwargs):  # pylint: disable=unused-argument
-        raise Done(kwargs, False)
-
-    def fail_json(self, msg, **kwargs):  # pylint: disable=unused-argument
-        raise Done(dict(kwargs, msg=msg, failed=True), True)
-
-    original = basic.AnsibleModule.exit_json, basic.AnsibleModule.fail_json
-    basic.AnsibleModule.exit_json, basic.AnsibleModule.fail_json = exit_json, fail_json
-    try:
-        with patch_module_args(dict(args, _ansible_check_mode=check_mode)):
-            try:
-                kubeconfig_info.main()
-            except Done as done:
-                return done.result, done.failed
-    finally:
-        basic.AnsibleModule.exit_json, basic.AnsibleModule.fail_json = original
-    raise AssertionError("the module returned without exit_json/fail_json")
+    return run_main(kubeconfig_info.main, args, check_mode=check_mode)
 
 
 def kubeconfig(server):

@@ -557,8 +557,8 @@ def test_one_ssl_context_per_client(fake, monkeypatch):
     monkeypatch.setattr(client_module, "make_context", lambda **kw: built.append(kw) or ssl.create_default_context())
     fake.add("GET", "/api/json", json_answer({}))
     client = JenkinsClient("https://jenkins.example", token=TOKEN, username="alice", ca_path=None)
-    for _ in range(3):
-        client.get_json("/api/json")
+    for path in ("/api/json", "/api/json", "/api/json"):
+        client.get_json(path)
     assert built == [{"cafile": None, "validate_certs": True}]
     assert len({id(call.kwargs["context"]) for call in fake.calls}) == 1
     # http: no CA store is loaded at all
