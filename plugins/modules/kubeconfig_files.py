@@ -170,7 +170,7 @@ def run(module):
     problems = check_paths(files)
     if problems:
         module.fail_json(msg="files: " + "; ".join(problems) + ". Nothing was written.")
-    if not isinstance(params["dir_mode"], str) or not re.match(DIR_MODE, params["dir_mode"]):
+    if not re.match(DIR_MODE, params["dir_mode"]):
         module.fail_json(msg="dir_mode must be a quoted octal string such as \"0700\" (got %r)" % (params["dir_mode"],))
     for rel, content in files.items():
         if not isinstance(content, str):

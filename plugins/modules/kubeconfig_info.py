@@ -161,8 +161,7 @@ def ca_file(cluster, tmpdir):
 
 def check_server(module, cluster):
     url = cluster["server"].rstrip("/") + "/version"
-    tmpdir = tempfile.mkdtemp(prefix="kubeconfig_info.")
-    try:
+    with tempfile.TemporaryDirectory(prefix="kubeconfig_info.") as tmpdir:
         kwargs = dict(method="GET", timeout=module.params["verify_timeout"],
                       validate_certs=module.params["validate_certs"], follow_redirects="none")
         if module.params["validate_certs"]:
@@ -174,10 +173,6 @@ def check_server(module, cluster):
             status = exc.code
         except Exception as exc:  # pylint: disable=broad-except  # any transport error is the answer we report
             return {"url": url, "status": -1, "msg": to_native(exc)}
-    finally:
-        for name in os.listdir(tmpdir):
-            os.unlink(os.path.join(tmpdir, name))
-        os.rmdir(tmpdir)
     return {"url": url, "status": status, "msg": "HTTP %d" % status}
 
 
@@ -187,6 +182,8 @@ def run(module):
     source = os.path.join(path, "config")
     if params["server"] and not HTTP_URL.match(params["server"]):
         module.fail_json(msg="server must be empty or an http(s)://host[:port] URL (got %r)" % params["server"])
+    if params["verify_timeout"] <= 0:
+        module.fail_json(msg="verify_timeout must be a positive number of seconds (got %s)" % params["verify_timeout"])
     if not os.path.isdir(path) or not os.path.isfile(source):
         found = sorted(read_tree(path, params["exclude_dirs"])) if os.path.isdir(path) else None
         module.fail_json(msg="%s does not exist (%s)" % (

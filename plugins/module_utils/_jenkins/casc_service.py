@@ -148,15 +148,19 @@ class Document:
         self.live_project = live_project  # callable(export) -> the relevant subtree for the diff
 
 
+def _stored(kube, doc):
+    """The document's key in the managed ConfigMap: (text or None, parsed document or None)."""
+    previous = (kube.read_configmap_data(doc.configmap["namespace"], doc.configmap["name"]) or {}).get(doc.key)
+    try:
+        return previous, (yaml.safe_load(previous) if previous else None)
+    except yaml.YAMLError:
+        return previous, {"unparseable": previous}
+
+
 def converge(client, kube, doc, reload_after=True, sync_timeout=180, check_mode=False, diff=False):
     ns, cm_name = doc.configmap["namespace"], doc.configmap["name"]
     text = dump_yaml(doc.desired) if doc.desired is not None else None
-    data = kube.read_configmap_data(ns, cm_name)
-    previous = (data or {}).get(doc.key)
-    try:
-        previous_doc = yaml.safe_load(previous) if previous else None
-    except yaml.YAMLError:
-        previous_doc = {"unparseable": previous}
+    previous, previous_doc = _stored(kube, doc)
     live = export(client)
     result = {"changed": False, "configmap": {"namespace": ns, "name": cm_name, "key": doc.key}, "warnings": []}
     if doc.desired is None:
@@ -210,11 +214,7 @@ def write_source(kube, doc, check_mode=False, diff=False):
     checked the document: run converge() once it answers to verify that it is live."""
     ns, cm_name = doc.configmap["namespace"], doc.configmap["name"]
     text = dump_yaml(doc.desired) if doc.desired is not None else None
-    previous = (kube.read_configmap_data(ns, cm_name) or {}).get(doc.key)
-    try:
-        previous_doc = yaml.safe_load(previous) if previous else None
-    except yaml.YAMLError:
-        previous_doc = {"unparseable": previous}
+    previous, previous_doc = _stored(kube, doc)
     if doc.desired is None:
         changed = previous is not None
     else:

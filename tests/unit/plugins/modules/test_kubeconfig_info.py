@@ -105,6 +105,8 @@ def test_bad_server_option_is_refused(tmp_path):
     (tmp_path / "config").write_text(kubeconfig("https://10.0.0.1:6443"))
     result, failed = run(dict(path=str(tmp_path), server="lb:6443"))
     assert failed and "server must be empty or an http(s)" in result["msg"]
+    result, failed = run(dict(path=str(tmp_path), verify_server=True, verify_timeout=0))
+    assert failed and "verify_timeout must be a positive number" in result["msg"]
 
 
 @pytest.mark.parametrize("status, accepted", [(200, True), (401, True), (403, True), (500, False), (404, False)])
