@@ -754,15 +754,7 @@ class APIHandler(BaseHTTPRequestHandler):
                                "code": 201})
         if sub == "binding":
             b = self._decode(body)
-            target = (b.get("target") or {}).get("name")
-
-            def fn(cur):
-                if (cur.get("spec") or {}).get("nodeName"):
-                    raise errors.conflict("", "pods", info.name, 'pod %s is already assigned to node "%s"'
-                                          % (info.name, cur["spec"]["nodeName"]))
-                cur["spec"]["nodeName"] = target
-                return cur
-            store.guaranteed_update("", "v1", "pods", ns, info.name, fn, dry_run=dry_run)
+            store.bind(ns, info.name, (b.get("target") or {}).get("name"), dry_run=dry_run)
             return _Body(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                                "code": 201})
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")

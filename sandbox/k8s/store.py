@@ -389,6 +389,13 @@ class Store:
                 merged["metadata"]["managedFields"] = meta.get("managedFields")
             new = merged
             meta = new["metadata"]
+        elif subresource == "binding" and res.plural == "pods":
+            # only the fields the binding sets (see bind)
+            merged = copy.deepcopy(oldc)
+            merged.setdefault("spec", {})["nodeName"] = (new.get("spec") or {}).get("nodeName")
+            merged["status"] = new.get("status") or {}
+            new = merged
+            meta = new["metadata"]
         elif subresource == "finalize" and res.plural == "namespaces":
             merged = copy.deepcopy(oldc)
             merged.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
@@ -440,6 +447,34 @@ class Store:
         if res.plural == "namespaces":
             return not (obj.get("spec") or {}).get("finalizers")
         return True
+
+    # ------------------------------------------------------------------ pods/binding
+    def bind(self, namespace, name, node_name, dry_run=False):
+        """POST pods/{name}/binding: one atomic update that sets spec.nodeName and the
+        PodScheduled=True condition (BindingREST.setPodNodeAndMetadata in
+        pkg/registry/core/pod/storage/storage.go runs both in a single GuaranteedUpdate, so a
+        kubelet or controller writing the pod's status in between cannot split them)."""
+        def fn(cur):
+            assigned = (cur.get("spec") or {}).get("nodeName")
+            if assigned:
+                raise errors.conflict("", "pods", name, 'pod %s is already assigned to node "%s"'
+                                      % (name, assigned))
+            cur["spec"]["nodeName"] = node_name
+            status = cur.setdefault("status", {})
+            status.setdefault("phase", "Pending")
+            conds = status.setdefault("conditions", [])
+            cond = next((c for c in conds if c.get("type") == "PodScheduled"), None)
+            if cond is None:
+                cond = {"type": "PodScheduled"}
+                conds.append(cond)
+            if cond.get("status") != "True":
+                cond["lastTransitionTime"] = now_rfc3339()
+            cond.update(status="True", lastProbeTime=None)
+            cond.pop("reason", None)
+            cond.pop("message", None)
+            return cur
+        return self.guaranteed_update("", "v1", "pods", namespace, name, fn, subresource="binding",
+                                      dry_run=dry_run)
 
     # ------------------------------------------------------------------ delete
     def delete(self, group, version, plural, namespace, name, propagation=None, grace_period=None,

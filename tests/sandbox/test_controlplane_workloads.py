@@ -97,6 +97,37 @@ def test_unschedulable_node_selector_gives_failed_scheduling(cp):
         cp.kubectl("label", "node", "node2", "disk-")
 
 
+def test_binding_sets_node_and_scheduled_condition_in_one_write(cp, tmp_path):
+    """pods/binding is one atomic write of spec.nodeName and PodScheduled=True, as upstream
+    (BindingREST.setPodNodeAndMetadata). A scheduler that wrote them as two updates lost the
+    race with the kubelet's first status write: the pod ran, but its Scheduled event was never
+    recorded (seen as a flaky test_rollout_status_wait_ready_and_logs)."""
+    ns = cp.namespace()
+    # a pod for a scheduler that does not exist, so only this test binds it
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "manual"},
+           "spec": {"schedulerName": "by-hand", "containers": [{"name": "main", "image": "test/app:1"}]}}
+    cp.apply(pod, ns=ns)
+    watch = cp.store.watch("", "v1", "pods", namespace=ns,
+                           resource_version=cp.get("pods", ns, "manual")["metadata"]["resourceVersion"])
+    try:
+        binding = tmp_path / "binding.json"
+        binding.write_text(json.dumps({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "manual"},
+                                       "target": {"apiVersion": "v1", "kind": "Node", "name": "node1"}}))
+        cp.kubectl("create", "--raw", f"/api/v1/namespaces/{ns}/pods/manual/binding", "-f", str(binding))
+        etype, first = watch.next(timeout=10)
+    finally:
+        watch.stop()
+    assert etype == "MODIFIED"
+    assert first["spec"]["nodeName"] == "node1"
+    cond = [c for c in first["status"]["conditions"] if c["type"] == "PodScheduled"]
+    assert [c["status"] for c in cond] == ["True"]
+    # a second binding is refused: the pod is already assigned
+    again = cp.kubectl("create", "--raw", f"/api/v1/namespaces/{ns}/pods/manual/binding", "-f", str(binding),
+                       check=False)
+    assert again.returncode != 0
+    assert 'is already assigned to node "node1"' in again.stderr
+
+
 def test_delete_deployment_garbage_collects_replicasets_and_pods(cp):
     ns = cp.namespace()
     cp.apply(deployment("gc", replicas=2), ns=ns)

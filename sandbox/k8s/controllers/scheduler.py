@@ -500,19 +500,7 @@ class Scheduler(Controller):
     def _bind(self, pod, node_name):
         """POST pods/binding (DefaultBinder): sets spec.nodeName and PodScheduled=True."""
         ns, name = pod["metadata"].get("namespace"), pod["metadata"]["name"]
-        binder = getattr(self.store, "bind", None)
-        if binder is not None:
-            binder(ns, name, node_name)
-        else:
-            fresh = self.store.get("", "v1", "pods", ns, name)
-            if get_path(fresh, "spec", "nodeName"):
-                return
-            fresh["spec"]["nodeName"] = node_name
-            fresh = self.store.update("", "v1", "pods", fresh)
-            status = fresh.setdefault("status", {})
-            status.setdefault("phase", "Pending")
-            set_condition(status.setdefault("conditions", []), "PodScheduled", "True", probe=True)
-            self.store.update("", "v1", "pods", fresh, subresource="status")
+        self.store.bind(ns, name, node_name)
         self._last_failure.pop(pod["metadata"].get("uid"), None)
         self.recorder.record(pod, ev.NORMAL, "Scheduled",
                              f"Successfully assigned {ns}/{name} to {node_name}", ev.SCHEDULER,
