@@ -209,6 +209,36 @@ def test_controller_pod_deleted_keeps_jobs_and_history(converged):
     assert server.get_build_info(JOB, max(after))["result"] == "SUCCESS"
 
 
+def test_switching_rbac_mode_and_ingress_removes_the_objects_no_longer_wanted(converged):
+    """The objects a setting switches off are deleted by the next run: the namespaced Role and
+    RoleBinding after switching to cluster-admin-like (and the broad ClusterRole and its binding
+    after switching back), the Ingress after disabling it. Neither switch restarts Jenkins."""
+    def names(kind, *ns):
+        return {o["metadata"]["name"] for o in converged.kubectl_json(*ns, "get", kind)["items"]}
+
+    def workload_generation():
+        return converged.kubectl_json("-n", NS, "get", "deployment", "jenkins")["metadata"]["generation"]
+
+    generation = workload_generation()
+    broad = converged.play("--tags", "controller_preflight,controller_apply", playbook="playbooks/controller.yml",
+                           extra_vars={"controller_rbac_mode": "cluster-admin-like",
+                                       "controller_ingress_enabled": True,
+                                       "controller_ingress_host": "jenkins.example.com",
+                                       # the root URL the defaults give, so JCasC (and the pod) stay as they are
+                                       "controller_root_url": "http://jenkins.kube-ops.svc.cluster.local:8080"})
+    assert broad.rc == 0, broad.tail()
+    assert "kube-ops-jenkins" in names("clusterrole") and "kube-ops-jenkins" in names("clusterrolebinding")
+    assert "jenkins" not in names("role", "-n", NS) and "jenkins" not in names("rolebinding", "-n", NS)
+    assert names("ingress", "-n", NS) == {"jenkins"}
+
+    back = converged.play("--tags", "controller_preflight,controller_apply", playbook="playbooks/controller.yml")
+    assert back.rc == 0, back.tail()
+    assert "kube-ops-jenkins" not in names("clusterrole") and "kube-ops-jenkins" not in names("clusterrolebinding")
+    assert "jenkins" in names("role", "-n", NS) and "jenkins" in names("rolebinding", "-n", NS)
+    assert names("ingress", "-n", NS) == set()
+    assert workload_generation() == generation
+
+
 def test_absent_keeps_the_volume_and_a_reinstall_finds_the_jobs(converged):
     server = converged.jenkins()
     before = sorted(b["number"] for b in server.get_job_info(JOB)["builds"])
