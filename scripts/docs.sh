@@ -27,8 +27,30 @@ dest=${1:-build/docs}
 
 log() { printf '[docs] %s\n' "$*" >&2; }
 
+# The lint copies the collection into a temporary ansible_collections tree and reads the plugin docs
+# there. With this checkout on ANSIBLE_COLLECTIONS_PATH too (.collections/kubeops/jenkins), each
+# page's "Edit on GitHub" path is computed from one copy to the other
+# (edit/main/../../tmp/antsibull-docs-ab1c2d3_/...), and when the random temp name ends in "_",
+# rstcheck reads it as a reference to an unknown target: a failure one run in a few. So the lint
+# sees the other collections (the dependencies, for reference checks) and not this one.
+lint_paths=$(mktemp -d)
+trap 'rm -rf "$lint_paths"' EXIT
+mkdir "$lint_paths/ansible_collections"
+IFS=: read -r -a search <<< "$ANSIBLE_COLLECTIONS_PATH"
+for base in "${search[@]}"; do
+    for coll in "$base"/ansible_collections/*/*/; do
+        [ -d "$coll" ] || continue
+        coll=${coll%/}
+        name=${coll#"$base"/ansible_collections/}
+        [ "$name" = kubeops/jenkins ] && continue
+        [ -e "$lint_paths/ansible_collections/$name" ] && continue   # the first on the path wins
+        mkdir -p "$lint_paths/ansible_collections/${name%/*}"
+        ln -s "$coll" "$lint_paths/ansible_collections/$name"
+    done
+done
+
 log "antsibull-docs lint-collection-docs"
-antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
+ANSIBLE_COLLECTIONS_PATH=$lint_paths antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
     --validate-collection-refs all --disallow-unknown-collection-refs .
 if $lint_only; then exit 0; fi
 
