@@ -43,7 +43,6 @@ import http.client
 import json
 import os
 import shutil
-import ssl
 import statistics
 import subprocess
 import sys
@@ -57,13 +56,11 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-BENCH = REPO / "bench"
+import common
+from common import BENCH, PLAY_USERS, PY, REPO, play
+
 PLAYS = BENCH / "extras"
-PY = str(REPO / ".venv" / "bin" / "python")
-PLAYBOOK_BIN = str(REPO / ".venv" / "bin" / "ansible-playbook")
 CATALOG = REPO / "sandbox" / "jenkins" / "catalog" / "plugins.json"
-PLAY_USERS = {"kubernetes-admin", "admin", "system:anonymous"}
 NAMESPACE = "kube-ops"
 LABEL = "haimaxy-jnlp"          # the smoke build's label (pod template of the cloud the site play configures)
 JOB = "bench-concurrent"
@@ -85,46 +82,19 @@ PEER_CANNOT = ("community.general.jenkins_plugin cannot install into a controlle
 
 
 def log(msg):
-    print("[extras %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
-
-
-def loadavg():
-    return round(os.getloadavg()[0], 2)
+    common.log("extras", msg)
 
 
 # ------------------------------------------------------------------------------------------ sandbox
 
 
-class Sandbox:
+class Sandbox(common.Sandbox):
+    """A sandbox plus the Jenkins the site play installed in it."""
+
     def __init__(self, state_dir):
-        self.dir = Path(state_dir)
-        self.info = None
+        super().__init__(state_dir)
         self.jenkins_url = None
         self.password = None
-
-    def up(self):
-        self.dir.mkdir(parents=True, exist_ok=True)
-        out = subprocess.run([PY, "-m", "sandbox", "up", "--state-dir", str(self.dir)], cwd=REPO,
-                             capture_output=True, text=True, check=True).stdout
-        self.info = json.loads(out)
-        self.ctx = ssl.create_default_context(cafile=self.info["ca_file"])
-        return self
-
-    def down(self):
-        subprocess.run([PY, "-m", "sandbox", "down", "--state-dir", str(self.dir)], cwd=REPO,
-                       capture_output=True, text=True)
-
-    def admin(self, method, path):
-        req = urllib.request.Request(self.info["admin_url"] + path, method=method,
-                                     headers={"Authorization": "Bearer " + self.info["admin_token"]})
-        with urllib.request.urlopen(req, context=self.ctx, timeout=60) as resp:
-            return json.load(resp)
-
-    def reset(self):
-        self.admin("POST", "/reset")
-
-    def requests(self):
-        return self.admin("GET", "/requests")["items"]
 
     def k8s(self, method, path, body=None, token=None):
         data = json.dumps(body).encode() if body is not None else None
@@ -156,33 +126,13 @@ class Sandbox:
 
 
 def run_playbook(playbook, state_dir, logfile, timer_file, extra=()):
-    env = dict(os.environ)
-    env.update({
-        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
-        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-        "ANSIBLE_DEPRECATION_WARNINGS": "false",
-        "ANSIBLE_CALLBACK_PLUGINS": str(BENCH / "callback_plugins"),
-        "ANSIBLE_CALLBACKS_ENABLED": "bench_timer",
-        "BENCH_TIMER_FILE": str(timer_file),
-        "KUBEOPS_SANDBOX_DIR": str(state_dir),
-        "PATH": str(REPO / ".venv" / "bin") + os.pathsep + env.get("PATH", ""),
-    })
-    cmd = [PLAYBOOK_BIN, "-i", "inventories/sandbox", str(playbook), *extra]
-    load = loadavg()
-    start = time.time()
-    t0 = time.monotonic()
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
-    seconds = time.monotonic() - t0
-    Path(logfile).write_text(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        raise RuntimeError("%s failed (rc=%d), log: %s" % (playbook, proc.returncode, logfile))
-    timer = json.loads(Path(timer_file).read_text()) if Path(timer_file).exists() else {"tasks": []}
+    stdout, seconds, load, tasks, start = play(playbook, state_dir, logfile, timer_file, extra)
     changed = 0
-    for line in proc.stdout.split("PLAY RECAP")[-1].splitlines():
+    for line in stdout.split("PLAY RECAP")[-1].splitlines():
         if "changed=" in line:
             changed += int(line.split("changed=")[1].split()[0])
-    return {"seconds": round(seconds, 3), "start": start, "changed": changed, "load_before": load,
-            "tasks": [{"name": t["name"], "action": t["action"], "seconds": t["seconds"]} for t in timer["tasks"]]}
+    return {"seconds": seconds, "start": start, "changed": changed, "load_before": load[0],
+            "tasks": [{"name": t["name"], "action": t["action"], "seconds": t["seconds"]} for t in tasks]}
 
 
 def converge(box, work, tag, extra_vars=None):
@@ -713,7 +663,7 @@ def main():
         return 0
     work = Path(tempfile.mkdtemp(prefix="kubeops-extras-"))
     t0 = time.monotonic()
-    meta = {"reps": args.reps, "started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "load_start": loadavg(),
+    meta = {"reps": args.reps, "started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "load_start": common.loadavg()[0],
             "host": "%s, Python %s" % (os.uname().nodename, sys.version.split()[0]), "errors": [], "sandboxes": 0}
     data = {"meta": meta, "plugins": [], "builds": []}
     log("work dir %s" % work)
@@ -737,7 +687,7 @@ def main():
                     meta["errors"].append(("builds rep %d: %s" % (rep, exc)).replace(str(work), "<work>"))
     finally:
         meta["seconds"] = round(time.monotonic() - t0, 1)
-        meta["load_end"] = loadavg()
+        meta["load_end"] = common.loadavg()[0]
         (out / "extras.json").write_text(json.dumps(data, indent=1))
         write_md(out, data)
         plot(out, data)
