@@ -31,7 +31,7 @@ log() { printf '[docs] %s\n' "$*" >&2; }
 # there. With this checkout on ANSIBLE_COLLECTIONS_PATH too (.collections/kubeops/jenkins), each
 # page's "Edit on GitHub" path is computed from one copy to the other
 # (edit/main/../../tmp/antsibull-docs-ab1c2d3_/...), and when the random temp name ends in "_",
-# rstcheck reads it as a reference to an unknown target: a failure one run in a few. So the lint
+# rstcheck reads it as a reference to an unknown target: about one run in 37 failed. So the lint
 # sees the other collections (the dependencies, for reference checks) and not this one.
 lint_paths=$(mktemp -d)
 trap 'rm -rf "$lint_paths"' EXIT
