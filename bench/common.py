@@ -1,6 +1,7 @@
 """What run_bench.py and extras.py share: paths, a sandbox handle and one timed ansible-playbook run."""
 import json
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -57,6 +58,16 @@ class Sandbox:
 
     def requests(self):
         return self.admin("GET", "/requests")["items"]
+
+
+def recap(text):
+    """The PLAY RECAP of ansible-playbook's output: {host: {ok, changed, failed, skipped}}."""
+    hosts = {}
+    for m in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)"
+                         r"\s+rescued=(\d+)\s+ignored=(\d+)", text.split("PLAY RECAP")[-1], re.M):
+        ok, changed, unreach, failed, skipped, rescued, ignored = map(int, m.groups()[1:])
+        hosts[m.group(1)] = {"ok": ok, "changed": changed, "failed": failed + unreach, "skipped": skipped}
+    return hosts
 
 
 def play(playbook, state_dir, logfile, timer_file, extra=()):

@@ -57,7 +57,7 @@ from pathlib import Path
 import yaml
 
 import common
-from common import BENCH, PLAY_USERS, PY, REPO, play
+from common import BENCH, PLAY_USERS, PY, REPO, play, recap
 
 PLAYS = BENCH / "extras"
 CATALOG = REPO / "sandbox" / "jenkins" / "catalog" / "plugins.json"
@@ -127,10 +127,7 @@ class Sandbox(common.Sandbox):
 
 def run_playbook(playbook, state_dir, logfile, timer_file, extra=()):
     stdout, seconds, load, tasks, start = play(playbook, state_dir, logfile, timer_file, extra)
-    changed = 0
-    for line in stdout.split("PLAY RECAP")[-1].splitlines():
-        if "changed=" in line:
-            changed += int(line.split("changed=")[1].split()[0])
+    changed = sum(host["changed"] for host in recap(stdout).values())
     return {"seconds": seconds, "start": start, "changed": changed, "load_before": load[0],
             "tasks": [{"name": t["name"], "action": t["action"], "seconds": t["seconds"]} for t in tasks]}
 

@@ -20,7 +20,6 @@ Writes bench/results/results.md, results.json and converge.png.
 import argparse
 import json
 import os
-import re
 import secrets
 import shutil
 import statistics
@@ -31,7 +30,7 @@ import time
 from pathlib import Path
 
 import common
-from common import BENCH, PLAY_USERS, PLAYBOOK_BIN, PY, REPO, Sandbox, loadavg, play
+from common import BENCH, PLAY_USERS, PLAYBOOK_BIN, PY, REPO, Sandbox, loadavg, play, recap
 
 SUBJECTS = {"ours": "playbooks/site.yml", "peer": "bench/peer/site.yml"}
 
@@ -60,15 +59,6 @@ def summarize_requests(items):
     out["k8s_max_reads_one_path"] = max(reads.values()) if reads else 0
     out["k8s_most_read"] = sorted(reads.items(), key=lambda kv: -kv[1])[:5]
     return out
-
-
-def recap(text):
-    hosts = {}
-    for m in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)"
-                         r"\s+rescued=(\d+)\s+ignored=(\d+)", text.split("PLAY RECAP")[-1], re.M):
-        ok, changed, unreach, failed, skipped, rescued, ignored = map(int, m.groups()[1:])
-        hosts[m.group(1)] = {"ok": ok, "changed": changed, "failed": failed + unreach, "skipped": skipped}
-    return hosts
 
 
 def run_playbook(playbook, state_dir, logfile, timer_file, extra=()):
@@ -118,19 +108,21 @@ def one(subject, rep, work, manifests, password, keep):
     extra = ()
     if subject == "peer":
         extra = ("-e", "peer_manifests=%s" % manifests, "-e", "peer_admin_password=%s" % password)
+
+    def phase(name, more=()):
+        """One run of the subject's play, with the requests it sent (the log is reset after it)."""
+        res[name] = run_playbook(SUBJECTS[subject], state, work / ("%s-%d-%s.log" % (subject, rep, name)),
+                                 work / ("%s-%d-%s.json" % (subject, rep, name)), extra + more)
+        res[name]["requests"] = summarize_requests(box.requests())
+        box.reset()
+
     try:
         box.up()
         box.reset()
         log("%s rep %d: cold converge" % (subject, rep))
-        res["cold"] = run_playbook(SUBJECTS[subject], state, work / ("%s-%d-cold.log" % (subject, rep)),
-                                   work / ("%s-%d-cold.json" % (subject, rep)), extra)
-        res["cold"]["requests"] = summarize_requests(box.requests())
-        box.reset()
+        phase("cold")
         log("%s rep %d: no-change re-run (cold took %.1fs)" % (subject, rep, res["cold"]["seconds"]))
-        res["warm"] = run_playbook(SUBJECTS[subject], state, work / ("%s-%d-warm.log" % (subject, rep)),
-                                   work / ("%s-%d-warm.json" % (subject, rep)), extra)
-        res["warm"]["requests"] = summarize_requests(box.requests())
-        box.reset()
+        phase("warm")
         if subject == "ours":
             pb, count = floor_playbook(work, res["warm"]["recap"])
             log("ours rep %d: floor (%d no-op task runs; re-run took %.1fs)" % (rep, count, res["warm"]["seconds"]))
@@ -139,11 +131,7 @@ def one(subject, rep, work, manifests, password, keep):
         else:
             # the same no-change re-run once more, with the build gated on a change as ours does
             log("peer rep %d: re-run took %.1fs; re-run with peer_build_when=on_change" % (rep, res["warm"]["seconds"]))
-            res["warm_on_change"] = run_playbook(SUBJECTS[subject], state, work / ("peer-%d-warm2.log" % rep),
-                                                 work / ("peer-%d-warm2.json" % rep),
-                                                 extra + ("-e", "peer_build_when=on_change"))
-            res["warm_on_change"]["requests"] = summarize_requests(box.requests())
-            box.reset()
+            phase("warm_on_change", ("-e", "peer_build_when=on_change"))
     finally:
         box.down()
         if not keep:
